@@ -1,0 +1,560 @@
+"""ShanghaiTech Campus layout (Luo et al. 2017 / Liu et al. 2018): reader and writer.
+
+Layout (see ``FORMATS.md``)::
+
+    training/videos/{SS}_{VVV}.avi              split "train", normal events only
+    testing/frames/{SS}_{VVVV}/{iii}.jpg        split "test", 0-based frames
+    testing/test_frame_mask/{SS}_{VVVV}.npy     (T,) 1 = abnormal
+    testing/test_pixel_mask/{SS}_{VVVV}.npy     (T, H, W), or (H, W, T) in some copies; binarised with > 0
+
+The dataset gives no fps (25 is used, as commonly assumed) and no object identities. Abnormal *targets* are
+derived from the pixel masks by this rule (``link_targets``), frame by frame:
+
+1. the binarised mask is split into 8-connected components; the *active* targets are those seen in the last
+   ``MAX_GAP + 1`` = 3 frames (so a target survives up to 2 frames without mask);
+2. overlap, one to one: component-target pairs with mask IoU >= ``MIN_IOU`` = 0.1 against the target's last
+   mask are taken best IoU first (ties: the target whose own last centroid is nearest);
+3. nearness, one to one, for components and targets still unpaired and not overlapping: the component's
+   centroid lies within half the diagonal of the target's last box (fast or thin objects);
+4. fragments: a component still unpaired with at least half its pixels inside an active target's last box
+   (grown by a tenth of its width) joins that target (a body split by an occluder); a target's mask in a
+   frame is the union of its components;
+5. merges: an active target left without a component, whose last mask is covered >= ``MERGE_COVER`` = 0.3 by
+   a component another target took (two objects touching), shares that component: both keep their ids and get
+   the merged mask; its own centroid is kept, so step 2 sends the parts back to the right targets when they
+   separate;
+6. any other component of at least ``MIN_AREA`` = 16 pixels starts a new target; smaller specks that join no
+   target are ignored (they still count in the frame labels, which come from the frame mask).
+
+Targets are numbered 1..K per video in the order they start (frame, then OpenCV's raster label order); each is
+abnormal over the frames it is visible and has category ``"unknown"``. Masks alone cannot tell apart two objects
+that overlap when they first appear (the part that separates later stays a fragment of the one target while
+it lies within that target's box), nor two objects that swap places while merged.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .._io import atomic_write_bytes
+from ..errors import TvauError
+from . import video as vio
+from .base import Box, Interval, LayoutReport, SourceObject, TrackRow
+from .masks import connected_components, mask_box, reference_box
+from .ubnormal import check_split, merge_intervals
+
+FPS = 25.0
+MAX_GAP = 2
+MIN_IOU = 0.1
+MERGE_COVER = 0.3
+MIN_AREA = 16
+_FRAME_RE = re.compile(r"^(\d+)\.(jpg|jpeg|png)$", re.IGNORECASE)
+
+
+# ---------------------------------------------------------------------------------------------- linking
+
+
+@dataclass
+class _Target:
+    target_id: int
+    last_frame: int
+    last_mask: np.ndarray  # its mask in the last frame it was seen (the shared blob while merged)
+    own_centroid: tuple[float, float]  # centroid of its last mask of its own (before any merge)
+    frames: dict[int, list[int]] = field(default_factory=dict)  # frame -> component indices
+
+
+@dataclass
+class _Comp:
+    mask: np.ndarray
+    area: int
+    centroid: tuple[float, float]
+    box: Box
+
+
+def _centroid(mask: np.ndarray) -> tuple[float, float]:
+    ys, xs = np.nonzero(mask)
+    return float(xs.mean()), float(ys.mean())
+
+
+def _dist(a: tuple[float, float], b: tuple[float, float]) -> float:
+    return math.hypot(a[0] - b[0], a[1] - b[1])
+
+
+def _half_diagonal(mask: np.ndarray) -> float:
+    x0, y0, x1, y1 = mask_box(mask)
+    return math.hypot(x1 - x0 + 1, y1 - y0 + 1) / 2
+
+
+def _inside_box(comp: _Comp, box: Box, margin: int) -> float:
+    """Fraction of the component's pixels inside ``box`` grown by ``margin`` pixels."""
+    x0, y0, x1, y1 = box
+    sub = comp.mask[max(0, y0 - margin) : y1 + margin + 1, max(0, x0 - margin) : x1 + margin + 1]
+    return np.count_nonzero(sub) / comp.area
+
+
+def link_targets(masks: Iterable[np.ndarray]) -> list[dict[int, list[int]]]:
+    """Link per-frame 8-connected components over time (the rule of the module docstring).
+
+    Returns, per target in id order (1..K), ``{frame: [component index, ...]}`` where the index is the
+    position in :func:`connected_components` of that frame's mask.
+    """
+    targets: list[_Target] = []
+    for frame, mask in enumerate(masks):
+        comps = []
+        for m in connected_components(mask, 8):
+            comps.append(_Comp(m, int(np.count_nonzero(m)), _centroid(m), mask_box(m)))
+        active = [t for t in targets if frame - t.last_frame <= MAX_GAP + 1]
+        owner: dict[int, _Target] = {}  # component -> the target it continues
+        # 1. one-to-one by overlap: best IoU first, ties to the target whose own centroid is nearest
+        pairs = []
+        for ci, c in enumerate(comps):
+            for t in active:
+                inter = np.count_nonzero(c.mask & t.last_mask)
+                if inter:
+                    iou = inter / np.count_nonzero(c.mask | t.last_mask)
+                    if iou >= MIN_IOU:
+                        pairs.append((-iou, _dist(c.centroid, t.own_centroid), ci, t.target_id))
+        matched: set[int] = set()
+        for _, _, ci, tid in sorted(pairs):
+            if ci not in owner and tid not in matched:
+                owner[ci] = targets[tid - 1]
+                matched.add(tid)
+        # 2. one-to-one by nearness (fast, thin objects): centroid within half the target's last box diagonal
+        pairs = []
+        for ci, c in enumerate(comps):
+            if ci in owner:
+                continue
+            for t in active:
+                if t.target_id not in matched and not np.any(c.mask & t.last_mask):
+                    d = _dist(c.centroid, _centroid(t.last_mask))
+                    if d <= _half_diagonal(t.last_mask):
+                        pairs.append((d, ci, t.target_id))
+        for _, ci, tid in sorted(pairs):
+            if ci not in owner and tid not in matched:
+                owner[ci] = targets[tid - 1]
+                matched.add(tid)
+        # 3. fragments: a leftover component mostly inside a matched target's last box joins it
+        for ci, c in enumerate(comps):
+            if ci in owner:
+                continue
+            best = None
+            for t in active:
+                if t.target_id in matched or t not in owner.values():
+                    box = mask_box(t.last_mask)
+                    frac = _inside_box(c, box, max(2, (box[2] - box[0]) // 10))
+                    if frac >= 0.5 and (best is None or frac > best[0]):
+                        best = (frac, t)
+            if best is not None:
+                owner[ci] = best[1]
+                matched.add(best[1].target_id)
+        # 4. merges: an unmatched target mostly covered by a component another target took shares it
+        shared: dict[int, list[int]] = {}
+        for t in active:
+            if t.target_id in matched:
+                continue
+            area = np.count_nonzero(t.last_mask)
+            cover = [(np.count_nonzero(comps[ci].mask & t.last_mask) / area, ci) for ci in owner]
+            if cover and max(cover)[0] >= MERGE_COVER:
+                shared[t.target_id] = [max(cover)[1]]
+        # 5. everything left starts a new target, except specks (annotation noise, occlusion slivers)
+        for ci, c in enumerate(comps):
+            if ci not in owner and c.area >= MIN_AREA:
+                t = _Target(len(targets) + 1, frame, c.mask, c.centroid)
+                targets.append(t)
+                owner[ci] = t
+        joined: dict[int, list[int]] = {}
+        for ci in sorted(owner):
+            joined.setdefault(owner[ci].target_id, []).append(ci)
+        for tid, idx in joined.items():
+            t = targets[tid - 1]
+            union = comps[idx[0]].mask.copy()
+            for i in idx[1:]:
+                union |= comps[i].mask
+            t.frames[frame] = idx
+            t.last_frame = frame
+            t.last_mask = union
+            t.own_centroid = _centroid(union)
+        for tid, idx in shared.items():
+            t = targets[tid - 1]
+            t.frames[frame] = idx
+            t.last_frame = frame
+            t.last_mask = comps[idx[0]].mask  # own centroid kept: it separates the targets when they split
+    return [t.frames for t in targets]
+
+
+# ---------------------------------------------------------------------------------------------- reader
+
+
+class ShanghaiTechTestVideo:
+    """A test video: a folder of frames with frame labels and pixel masks."""
+
+    source = "shanghaitech"
+    split = "test"
+
+    def __init__(self, root: Path, video_id: str) -> None:
+        self.root = root
+        self.video_id = video_id
+        self.scene = video_id.split("_")[0]
+        self.video_path = f"testing/frames/{video_id}"
+        self.frame_mask_path = root / "testing" / "test_frame_mask" / f"{video_id}.npy"
+        self.pixel_mask_path = root / "testing" / "test_pixel_mask" / f"{video_id}.npy"
+        self.mask_layout: str | None = None  # "THW" or "HWT" once the pixel masks were opened
+
+    def __repr__(self) -> str:
+        return f"ShanghaiTechTestVideo({self.video_id!r})"
+
+    @cached_property
+    def frame_paths(self) -> list[Path]:
+        folder = self.root / self.video_path
+        found = []
+        for p in folder.iterdir() if folder.is_dir() else ():
+            m = _FRAME_RE.match(p.name)
+            if m:
+                found.append((int(m.group(1)), p))
+        found.sort()
+        if not found:
+            raise TvauError("no frame images found", path=folder, fix="extract the test frames as {iii}.jpg")
+        if [i for i, _ in found] != list(range(len(found))):
+            raise TvauError(
+                "frame numbers are not 0..T-1 without gaps",
+                path=folder,
+                fix="re-extract the frames (names 000.jpg, 001.jpg, ...)",
+            )
+        return [p for _, p in found]
+
+    @property
+    def num_frames(self) -> int:
+        return len(self.frame_paths)
+
+    @property
+    def fps(self) -> float:
+        return FPS
+
+    @cached_property
+    def _size(self) -> tuple[int, int]:
+        img = next(vio.iter_image_frames(self.frame_paths, [0]))
+        return img.shape[1], img.shape[0]
+
+    @property
+    def width(self) -> int:
+        return self._size[0]
+
+    @property
+    def height(self) -> int:
+        return self._size[1]
+
+    def frames(self, indices: Sequence[int] | None = None) -> Iterator[np.ndarray]:
+        return vio.iter_image_frames(self.frame_paths, indices)
+
+    # --- labels -----------------------------------------------------------------------------------
+    @cached_property
+    def _labels(self) -> np.ndarray:
+        arr = _load_npy(self.frame_mask_path)
+        arr = np.asarray(arr).reshape(-1) if arr.ndim == 2 and 1 in arr.shape else arr
+        if arr.ndim != 1 or arr.shape[0] != self.num_frames:
+            raise TvauError(
+                f"frame mask has shape {arr.shape} but the video has {self.num_frames} frames",
+                path=self.frame_mask_path,
+                fix="frame masks and frames must come from the same release",
+            )
+        return (arr > 0).astype(np.uint8)
+
+    def frame_labels(self) -> np.ndarray:
+        return self._labels.copy()
+
+    def abnormal_intervals(self) -> list[Interval]:
+        return intervals_from_labels(self._labels)
+
+    # --- pixel masks ------------------------------------------------------------------------------
+    @cached_property
+    def _pixel(self) -> np.ndarray:
+        """The pixel masks, memory-mapped, as a (T, H, W) view (transposed when stored (H, W, T))."""
+        arr = _load_npy(self.pixel_mask_path, mmap=True)
+        layout = detect_mask_layout(arr.shape, self.num_frames, (self.height, self.width))
+        if layout is None:
+            raise TvauError(
+                f"pixel mask has shape {arr.shape}; expected ({self.num_frames}, {self.height}, {self.width}) "
+                f"or ({self.height}, {self.width}, {self.num_frames})",
+                path=self.pixel_mask_path,
+                fix="pixel masks and frames must come from the same release",
+            )
+        self.mask_layout = layout
+        return arr if layout == "THW" else arr.transpose(2, 0, 1)
+
+    def pixel_mask(self, frame: int) -> np.ndarray:
+        """``bool`` (H, W) abnormal-pixel mask of one frame."""
+        if not 0 <= frame < self.num_frames:
+            raise TvauError(f"frame {frame} out of range 0..{self.num_frames - 1}", path=self.pixel_mask_path)
+        return np.asarray(self._pixel[frame]) > 0
+
+    @cached_property
+    def _links(self) -> list[dict[int, list[int]]]:
+        return link_targets(self.pixel_mask(f) for f in range(self.num_frames))
+
+    @cached_property
+    def _boxes(self) -> list[dict[int, Box]]:
+        out: list[dict[int, Box]] = [{} for _ in self._links]
+        for frame in sorted({f for t in self._links for f in t}):
+            for tid, m in self.object_masks(frame).items():
+                out[tid - 1][frame] = mask_box(m)
+        return out
+
+    def objects(self) -> list[SourceObject]:
+        return [
+            SourceObject(
+                object_id=tid,
+                category="unknown",
+                abnormal_intervals=tuple(intervals_from_frames(frames)),
+                first_frame=min(frames),
+                last_frame=max(frames),
+            )
+            for tid, frames in enumerate(self._links, start=1)
+        ]
+
+    def object_masks(self, frame: int) -> dict[int, np.ndarray]:
+        wanted = {tid: t[frame] for tid, t in enumerate(self._links, start=1) if frame in t}
+        if not wanted:
+            return {}
+        comps = connected_components(self.pixel_mask(frame), 8)
+        out = {}
+        for tid, idx in wanted.items():
+            m = comps[idx[0]].copy()
+            for i in idx[1:]:
+                m |= comps[i]
+            out[tid] = m
+        return out
+
+    def object_boxes(self, object_id: int) -> dict[int, Box]:
+        if not 1 <= object_id <= len(self._links):
+            return {}
+        return dict(self._boxes[object_id - 1])
+
+    def reference_tracks(self) -> list[TrackRow]:
+        """One track per target (ids 0..K-1 in target order), boxes as the UBnormal reference script draws
+        them: the largest contour's ``(x, y, x + w, y + h)``."""
+        rows = []
+        per_frame: dict[int, dict[int, np.ndarray]] = {}
+        for frame in sorted({f for t in self._links for f in t}):
+            per_frame[frame] = {tid: reference_box(m) for tid, m in self.object_masks(frame).items()}
+        for tid, frames in enumerate(self._links, start=1):
+            for frame in sorted(frames):
+                box = per_frame[frame][tid]
+                rows.append(TrackRow(tid - 1, frame, *box))
+        return rows
+
+
+class ShanghaiTechTrainVideo:
+    """A training video (``training/videos/*.avi``): normal events only, no objects."""
+
+    source = "shanghaitech"
+    split = "train"
+
+    def __init__(self, root: Path, video_id: str) -> None:
+        self.root = root
+        self.video_id = video_id
+        self.scene = video_id.split("_")[0]
+        self.video_path = f"training/videos/{video_id}.avi"
+
+    def __repr__(self) -> str:
+        return f"ShanghaiTechTrainVideo({self.video_id!r})"
+
+    @cached_property
+    def _probe(self) -> tuple[int, float, int, int]:
+        return vio.probe(self.root / self.video_path)
+
+    @property
+    def num_frames(self) -> int:
+        return self._probe[0]
+
+    @property
+    def fps(self) -> float:
+        return self._probe[1] or FPS
+
+    @property
+    def width(self) -> int:
+        return self._probe[2]
+
+    @property
+    def height(self) -> int:
+        return self._probe[3]
+
+    def frames(self, indices: Sequence[int] | None = None) -> Iterator[np.ndarray]:
+        return vio.iter_frames(self.root / self.video_path, indices)
+
+    def frame_labels(self) -> np.ndarray:
+        return np.zeros(self.num_frames, dtype=np.uint8)
+
+    def abnormal_intervals(self) -> list[Interval]:
+        return []
+
+    def objects(self) -> list[SourceObject]:
+        return []
+
+    def object_masks(self, frame: int) -> dict[int, np.ndarray]:
+        return {}
+
+    def object_boxes(self, object_id: int) -> dict[int, Box]:
+        return {}
+
+    def reference_tracks(self) -> list[TrackRow]:
+        return []
+
+
+class ShanghaiTechSource:
+    """A ShanghaiTech Campus root (real or synthetic): split "train" (training videos) and "test"."""
+
+    layout = "shanghaitech"
+
+    def __init__(self, root: str | Path) -> None:
+        self._root = Path(root)
+        if not self._root.is_dir():
+            raise TvauError(
+                "dataset root not found",
+                path=self._root,
+                fix="pass the folder holding training/ and testing/",
+            )
+        self.root = str(self._root)
+        self._cache: dict[str, ShanghaiTechTestVideo | ShanghaiTechTrainVideo] = {}
+
+    def __repr__(self) -> str:
+        return f"ShanghaiTechSource({self.root!r})"
+
+    def test_ids(self) -> list[str]:
+        folder = self._root / "testing" / "frames"
+        return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+
+    def train_ids(self) -> list[str]:
+        folder = self._root / "training" / "videos"
+        return sorted(p.stem for p in folder.glob("*.avi")) if folder.is_dir() else []
+
+    def splits(self) -> list[str]:
+        return [s for s, ids in (("train", self.train_ids()), ("test", self.test_ids())) if ids]
+
+    def videos(self, split: str) -> list[ShanghaiTechTestVideo | ShanghaiTechTrainVideo]:
+        check_split(split)
+        if split == "validation":
+            return []
+        if split == "test":
+            return [self._get(v, "test") for v in self.test_ids()]
+        return [self._get(v, "train") for v in self.train_ids()]
+
+    def _get(self, video_id: str, split: str):
+        if video_id not in self._cache:
+            cls = ShanghaiTechTestVideo if split == "test" else ShanghaiTechTrainVideo
+            self._cache[video_id] = cls(self._root, video_id)
+        return self._cache[video_id]
+
+    def video(self, video_id: str):
+        if (self._root / "testing" / "frames" / video_id).is_dir():
+            return self._get(video_id, "test")
+        if (self._root / "training" / "videos" / f"{video_id}.avi").is_file():
+            return self._get(video_id, "train")
+        raise TvauError(
+            f"video {video_id!r} not found under testing/frames or training/videos", path=self.root
+        )
+
+    def report(self, *, deep: bool = False) -> LayoutReport:
+        from .layout import report_shanghaitech
+
+        return report_shanghaitech(self, deep=deep)
+
+
+# ---------------------------------------------------------------------------------------------- writers
+
+
+def write_train_video(root: str | Path, name: str, frames: Iterable[np.ndarray], *, fps: float = FPS) -> None:
+    """Write ``training/videos/{name}.avi`` (MJPG)."""
+    vio.write_video(Path(root) / "training" / "videos" / f"{name}.avi", frames, fps)
+
+
+def write_test_video(
+    root: str | Path,
+    name: str,
+    frames: Iterable[np.ndarray],
+    pixel_masks: np.ndarray,
+    *,
+    layout: str = "THW",
+    frame_labels: np.ndarray | None = None,
+) -> None:
+    """Write a test video: ``testing/frames/{name}/{iii}.jpg``, its frame mask and its pixel masks.
+
+    ``pixel_masks`` is (T, H, W) uint8; it is stored (T, H, W) or, with ``layout="HWT"``, (H, W, T). The frame
+    mask is ``frame_labels`` when given, else 1 where the pixel mask has any pixel.
+    """
+    if layout not in ("THW", "HWT"):
+        raise TvauError(f"unknown pixel mask layout {layout!r}", fix="use 'THW' or 'HWT'")
+    root = Path(root)
+    pm = np.asarray(pixel_masks)
+    if pm.ndim != 3:
+        raise TvauError(f"pixel masks must be (T, H, W), got shape {pm.shape}")
+    folder = root / "testing" / "frames" / name
+    folder.mkdir(parents=True, exist_ok=True)
+    n = 0
+    for i, frame in enumerate(frames):
+        if frame.shape[:2] != pm.shape[1:]:
+            raise TvauError(f"frame {i} is {frame.shape[:2]} but pixel masks are {pm.shape[1:]}", path=folder)
+        ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 95])
+        if not ok:
+            raise TvauError(f"OpenCV cannot encode frame {i}", path=folder)
+        atomic_write_bytes(folder / f"{i:03d}.jpg", buf.tobytes())
+        n += 1
+    if n != pm.shape[0]:
+        raise TvauError(f"{n} frames but {pm.shape[0]} pixel masks", path=folder)
+    labels = (pm.reshape(n, -1) > 0).any(axis=1) if frame_labels is None else np.asarray(frame_labels) > 0
+    if labels.shape != (n,):
+        raise TvauError(f"frame_labels has shape {labels.shape}, expected ({n},)")
+    stored = (
+        pm.astype(np.uint8)
+        if layout == "THW"
+        else np.ascontiguousarray(pm.astype(np.uint8).transpose(1, 2, 0))
+    )
+    _save_npy(root / "testing" / "test_frame_mask" / f"{name}.npy", labels.astype(np.uint8))
+    _save_npy(root / "testing" / "test_pixel_mask" / f"{name}.npy", stored)
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+
+def _save_npy(path: Path, arr: np.ndarray) -> None:
+    import io
+
+    buf = io.BytesIO()
+    np.save(buf, arr, allow_pickle=False)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def _load_npy(path: Path, *, mmap: bool = False) -> np.ndarray:
+    if not path.is_file():
+        raise TvauError("file not found", path=path, fix="check the testing/ folder of the dataset root")
+    try:
+        return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise TvauError(f"cannot read this .npy file: {exc}", path=path, fix="re-download the file") from None
+
+
+def detect_mask_layout(shape: tuple[int, ...], num_frames: int, size: tuple[int, int]) -> str | None:
+    """``"THW"`` or ``"HWT"`` by matching the frame count and the frame size; ``None`` when neither fits."""
+    if len(shape) != 3:
+        return None
+    if shape[0] == num_frames and tuple(shape[1:]) == tuple(size):
+        return "THW"
+    if shape[2] == num_frames and tuple(shape[:2]) == tuple(size):
+        return "HWT"
+    return None
+
+
+def intervals_from_labels(labels: np.ndarray) -> list[Interval]:
+    """Inclusive runs of non-zero labels."""
+    return intervals_from_frames(np.flatnonzero(np.asarray(labels) > 0).tolist())
+
+
+def intervals_from_frames(frames: Iterable[int]) -> list[Interval]:
+    return merge_intervals((f, f) for f in frames)
