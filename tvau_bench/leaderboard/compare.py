@@ -1,0 +1,128 @@
+"""Paired comparison of two runs on the same samples: per-metric difference B − A with a paired bootstrap interval.
+
+Both runs are read from their per-sample logs (a run folder or a stored leaderboard folder); the figures are
+recomputed from raw answers as ``harness.scoring`` does (Yes/No extraction, corpus BLEU-4 from sacrebleu's
+per-sentence statistics), and each bootstrap resample draws the same sample indices for both runs
+(``metrics.bootstrap.paired_bootstrap``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._io import iter_jsonl
+from ..errors import TvauError
+
+LOG = "samples.jsonl"
+METRICS = ("yes_no_accuracy", "target_bleu4", "trajectory_bleu4")
+
+
+def load_rows(run: str | Path) -> list[dict[str, Any]]:
+    """The log rows of a run folder (``RUN/samples.jsonl``), sorted by sample id; one fingerprint only."""
+    log = Path(run) / LOG
+    if not log.is_file():
+        raise TvauError(
+            "no samples.jsonl here", path=run, fix="pass a run folder or a leaderboard/results/... folder"
+        )
+    rows = [row for _, row in iter_jsonl(log)]
+    if not rows:
+        raise TvauError("the log is empty", path=log)
+    if len({r.get("fingerprint") for r in rows}) != 1:
+        raise TvauError("the log mixes protocol fingerprints", path=log)
+    return sorted(rows, key=lambda r: r["sample_id"])
+
+
+def compare_rows(
+    rows_a: list[dict[str, Any]], rows_b: list[dict[str, Any]], *, n_resamples: int = 1000, seed: int = 0
+) -> dict[str, Any]:
+    """Per-metric A, B, B − A and its paired-bootstrap 95% interval over the samples both runs share."""
+    from ..harness.scoring import answer_of
+    from ..metrics.bootstrap import accuracy_statistic, bleu_statistic, bleu_stats, paired_bootstrap
+    from ..metrics.text import extract_yes_no
+
+    by_a = {r["sample_id"]: r for r in rows_a}
+    by_b = {r["sample_id"]: r for r in rows_b}
+    if set(by_a) != set(by_b):
+        only_a, only_b = sorted(set(by_a) - set(by_b)), sorted(set(by_b) - set(by_a))
+        raise TvauError(
+            f"the runs cover different samples ({len(only_a)} only in A, {len(only_b)} only in B; "
+            f"e.g. {(only_a or only_b)[0]!r})",
+            fix="compare complete runs of the same dataset split",
+        )
+    ids = sorted(by_a)
+    for sid in ids:
+        if by_a[sid]["references"] != by_b[sid]["references"]:
+            raise TvauError(
+                f"sample {sid!r} has different references in A and B", fix="use runs of one dataset"
+            )
+    out: dict[str, Any] = {
+        "n_samples": len(ids),
+        "same_fingerprint": rows_a[0]["fingerprint"] == rows_b[0]["fingerprint"],
+        "fingerprints": {"A": rows_a[0]["fingerprint"], "B": rows_b[0]["fingerprint"]},
+        "direction": "delta = B - A",
+        "metrics": {},
+    }
+
+    def correct(rows: dict[str, Any]) -> np.ndarray:
+        return np.asarray(
+            [extract_yes_no(answer_of(rows[s], "yes_no")) == rows[s]["references"]["yes_no"] for s in ids],
+            dtype=float,
+        )
+
+    ca, cb = correct(by_a), correct(by_b)
+    out["metrics"]["yes_no_accuracy"] = _entry(
+        accuracy_statistic(ca),
+        accuracy_statistic(cb),
+        paired_bootstrap(cb, ca, accuracy_statistic, n_resamples=n_resamples, seed=seed),
+        len(ids),
+    )
+    abnormal = [s for s in ids if by_a[s]["label"] == "Yes"]
+    for kind in ("target", "trajectory"):
+        key = f"{kind}_bleu4"
+        if not abnormal:
+            out["metrics"][key] = None
+            continue
+        refs = [by_a[s]["references"][kind] for s in abnormal]
+        sa = bleu_stats([answer_of(by_a[s], kind) for s in abnormal], refs)
+        sb = bleu_stats([answer_of(by_b[s], kind) for s in abnormal], refs)
+        res = paired_bootstrap(sb, sa, bleu_statistic, n_resamples=n_resamples, seed=seed)
+        out["metrics"][key] = _entry(bleu_statistic(sa), bleu_statistic(sb), res, len(abnormal))
+    return out
+
+
+def _entry(a: float, b: float, res: Any, n: int) -> dict[str, Any]:
+    return {"A": a, "B": b, **res.to_dict(), "n": n}
+
+
+def compare_runs(
+    run_a: str | Path, run_b: str | Path, *, n_resamples: int = 1000, seed: int = 0
+) -> dict[str, Any]:
+    """:func:`compare_rows` of two run folders, with their paths."""
+    result = compare_rows(load_rows(run_a), load_rows(run_b), n_resamples=n_resamples, seed=seed)
+    result["runs"] = {"A": str(run_a), "B": str(run_b)}
+    return result
+
+
+def format_comparison(result: dict[str, Any]) -> str:
+    """A readable table of :func:`compare_rows` output."""
+    lines = [
+        f"A: {result.get('runs', {}).get('A', 'A')}",
+        f"B: {result.get('runs', {}).get('B', 'B')}",
+        f"paired over {result['n_samples']} samples; delta = B - A; "
+        + ("same protocol fingerprint" if result["same_fingerprint"] else "DIFFERENT protocol fingerprints"),
+        "",
+        f"{'metric':<18} {'n':>5} {'A':>8} {'B':>8} {'B-A':>8}  {'95% CI':<20} {'p':>6}",
+    ]
+    for key in METRICS:
+        m = result["metrics"].get(key)
+        if m is None:
+            lines.append(f"{key:<18} {'-':>5}  (no abnormal samples)")
+            continue
+        ci = f"[{m['ci95'][0]:.2f}, {m['ci95'][1]:.2f}]"
+        lines.append(
+            f"{key:<18} {m['n']:>5} {m['A']:>8.2f} {m['B']:>8.2f} {m['delta']:>+8.2f}  {ci:<20} {m['p_value']:>6.3f}"
+        )
+    return "\n".join(lines)

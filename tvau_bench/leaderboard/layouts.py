@@ -1,0 +1,123 @@
+"""The paper's three tables: their columns, in the paper's order and wording, and how measured runs fill them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PAPER_FILE = "000_eb84455d3ec55073.txt"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a paper table.
+
+    ``header`` is the paper's header text exactly; ``kind`` says how its cells are printed and parsed
+    (``number``, ``percent`` like ``61.03%``, ``size`` like ``7B``, ``params`` like ``8299M``); ``better`` is the
+    direction that wins the bold (``None``: not ranked). ``metric``/``family`` say which results field of which
+    dataset family (``ST`` ShanghaiTech, ``UB`` UBnormal) fills the column for measured rows (None: not measured).
+    """
+
+    header: str
+    kind: str = "number"
+    better: str | None = "higher"
+    decimals: int = 2
+    metric: str | None = None
+    family: str | None = None
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A paper table: key (file stem), the paper's title sentence (its caption's first words), columns."""
+
+    key: str
+    title: str
+    caption: str
+    first_header: str
+    columns: tuple[Column, ...]
+
+    @property
+    def headers(self) -> list[str]:
+        """All headers, the method column first."""
+        return [self.first_header, *(c.header for c in self.columns)]
+
+    def column(self, header: str) -> Column:
+        """The column with this paper header."""
+        for c in self.columns:
+            if c.header == header:
+                return c
+        raise KeyError(header)
+
+
+DETECTION = Layout(
+    key="detection",
+    title="Anomaly Detection Results",
+    caption="Experimental results on UBnormal: micro-/macro-averaged frame-level AUC, RBDC and TBDC (%).",
+    first_header="Method",
+    columns=(
+        Column("Micro AUC ↑", decimals=1),
+        Column("Macro AUC ↑", decimals=1),
+        Column("RBDC ↑", decimals=3),
+        Column("TBDC ↑", decimals=3),
+    ),
+)
+
+DIALOGUE = Layout(
+    key="dialogue",
+    title="Multi-turn Dialogue Results",
+    caption=(
+        "One-shot multi-turn dialogue: BLEU-4 for Target and Trajectory, accuracy for Yes/No, on ShanghaiTech (ST) "
+        "and UBnormal (UB)."
+    ),
+    first_header="Method",
+    columns=(
+        Column("Size ↓", kind="size", better="lower", decimals=0),
+        Column("Target (ST) ↑", metric="target_bleu4", family="ST"),
+        Column("Trajectory (ST) ↑", metric="trajectory_bleu4", family="ST"),
+        Column("Yes/No (ST) ↑", kind="percent", metric="yes_no_accuracy", family="ST"),
+        Column("Target (UB) ↑", metric="target_bleu4", family="UB"),
+        Column("Trajectory (UB) ↑", metric="trajectory_bleu4", family="UB"),
+        Column("Yes/No (UB) ↑", kind="percent", metric="yes_no_accuracy", family="UB"),
+    ),
+)
+
+ABLATION = Layout(
+    key="ablation",
+    title="Ablation Studies",
+    caption="T-VAU variants: heatmap metrics RBDC/TBDC, BLEU-4 for Target and Trajectory, Yes/No accuracy.",
+    first_header="Method",
+    columns=(
+        Column("Params ↓", kind="params", better="lower", decimals=0),
+        Column("RBDC ↑", decimals=1),
+        Column("TBDC ↑", decimals=1),
+        Column("Target ↑"),
+        Column("Trajectory ↑"),
+        Column("Yes/No ↑", kind="percent"),
+    ),
+)
+
+LAYOUTS: dict[str, Layout] = {t.key: t for t in (DETECTION, DIALOGUE, ABLATION)}
+
+MISSING = "--"
+
+
+def parse_cell(text: str, kind: str) -> float | None:
+    """The number a printed cell stands for (``61.03%`` -> 61.03, ``7B`` -> 7, ``--`` -> None)."""
+    text = text.strip()
+    if text in (MISSING, ""):
+        return None
+    suffix = {"percent": "%", "size": "B", "params": "M"}.get(kind, "")
+    if suffix and text.endswith(suffix):
+        text = text[: -len(suffix)]
+    return float(text)
+
+
+def format_value(value: float | None, column: Column) -> str:
+    """Print a measured value the way the paper prints that column."""
+    if value is None:
+        return MISSING
+    if column.kind == "size":
+        return f"{value:g}B"
+    if column.kind == "params":
+        return f"{value:.0f}M"
+    text = f"{value:.{column.decimals}f}"
+    return text + "%" if column.kind == "percent" else text

@@ -1,0 +1,404 @@
+"""Rebuild the leaderboard (README.md, tables.tex, {table}.csv, dialogue.png) from the reported tables and the
+per-sample logs of admitted runs.
+
+Measured figures are always recomputed from the logs with ``harness.scoring.score_rows``; stored aggregates
+(``results.json``) are never read. Rows come in blocks: the paper's reported rows, then one block per measured
+dataset group. Bold marks the best value of each column *within a block*, so numbers measured on other data
+(e.g. the synthetic set) never outrank the paper's or vice versa. Output is byte-for-byte deterministic.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .._io import atomic_write_bytes, atomic_write_text
+from ..errors import TvauWarning
+from .layouts import LAYOUTS, MISSING, Column, Layout, format_value, parse_cell
+from .reported import ReportedRow, load_reported
+from .store import StoredRun, dataset_group, stored_runs
+
+REPORTED_BLOCK = "reported"
+OUTPUTS = ("README.md", "tables.tex", "detection.csv", "dialogue.csv", "ablation.csv", "dialogue.png")
+
+
+@dataclass
+class Cell:
+    """A table cell: its printed text, the number it stands for, and (measured cells) the 95% interval."""
+
+    text: str
+    value: float | None
+    ci95: tuple[float, float] | None = None
+    bold: bool = False
+
+
+@dataclass
+class Row:
+    """A table row: method, the block it belongs to (``reported`` or a measured dataset group), its cells."""
+
+    method: str
+    block: str
+    status: str
+    cells: dict[str, Cell] = field(default_factory=dict)
+    note: str = ""
+
+
+@dataclass
+class Table:
+    """A paper table rebuilt: its layout and its rows in order."""
+
+    layout: Layout
+    rows: list[Row]
+
+
+@dataclass
+class MeasuredRow:
+    """Figures of one model on one dataset group, per family (``ST``/``UB``), recomputed from logs."""
+
+    model: str
+    display_name: str
+    size_b: float | None
+    group: str
+    split: str
+    datasets: list[str]
+    metrics: dict[str, dict[str, Any]]  # family -> score_rows(...) output
+    fingerprints: dict[str, str]
+    shots: int = 1
+    history: str = "own"
+
+
+# --- building tables (pure) -------------------------------------------------------------------------------------
+
+
+def reported_rows(layout: Layout, reported: Sequence[ReportedRow]) -> list[Row]:
+    """The paper's rows, cell text exactly as printed."""
+    rows = []
+    for rep in reported:
+        cells = {}
+        for col in layout.columns:
+            text = rep.cells[col.header]
+            cells[col.header] = Cell(text, parse_cell(text, col.kind))
+        rows.append(Row(rep.method, REPORTED_BLOCK, "reported (paper)", cells))
+    return rows
+
+
+def measured_rows(layout: Layout, measured: Sequence[MeasuredRow]) -> list[Row]:
+    """Rows of measured runs for the columns this layout fills from logs (others print ``--``)."""
+    rows = []
+    for m in measured:
+        cells = {}
+        for col in layout.columns:
+            cells[col.header] = _measured_cell(col, m)
+        fams = ", ".join(f"{fam}: n={m.metrics[fam]['n_samples']}" for fam in sorted(m.metrics))
+        note = (
+            f"measured on {' + '.join(m.datasets)} ({m.split}, {m.shots}-shot, history {m.history}; {fams})"
+        )
+        rows.append(Row(m.display_name, f"measured: {m.group} ({m.split})", "measured", cells, note))
+    return rows
+
+
+def _measured_cell(col: Column, m: MeasuredRow) -> Cell:
+    if col.kind == "size":
+        return Cell(format_value(m.size_b, col), m.size_b)
+    if col.metric is None or col.family not in m.metrics:
+        return Cell(MISSING, None)
+    res = m.metrics[col.family]
+    value = res.get(col.metric)
+    ci = res.get(f"{col.metric}_ci95")
+    return Cell(format_value(value, col), value, None if ci is None else (float(ci[0]), float(ci[1])))
+
+
+def build_table(
+    layout: Layout, reported: Sequence[ReportedRow], measured: Sequence[MeasuredRow] = ()
+) -> Table:
+    """Reported rows, then measured rows, with the bold best value per column within each block."""
+    rows = reported_rows(layout, reported) + (measured_rows(layout, measured) if _is_measured(layout) else [])
+    for block in dict.fromkeys(r.block for r in rows):
+        members = [r for r in rows if r.block == block]
+        for col in layout.columns:
+            _bold_best(col, [r.cells[col.header] for r in members])
+    return Table(layout, rows)
+
+
+def _is_measured(layout: Layout) -> bool:
+    return any(c.metric for c in layout.columns)
+
+
+def _bold_best(col: Column, cells: list[Cell]) -> None:
+    values = [c.value for c in cells if c.value is not None]
+    if col.better is None or len(values) < 2:
+        return
+    best = max(values) if col.better == "higher" else min(values)
+    for c in cells:
+        c.bold = c.value is not None and c.value == best
+
+
+def group_measured(runs: Sequence[StoredRun], score_rows) -> list[MeasuredRow]:
+    """One measured row per (model, dataset group, split, shots, history); each family's figures from its log."""
+    groups: dict[tuple, list[StoredRun]] = {}
+    for run in runs:
+        if run.family is None:
+            warnings.warn(
+                f"{run.path}: dataset {run.dataset!r} names neither ShanghaiTech nor UBnormal; not in the tables",
+                TvauWarning,
+                stacklevel=2,
+            )
+            continue
+        key = (dataset_group(run.dataset), run.split, run.model, run.shots, run.history)
+        groups.setdefault(key, []).append(run)
+    out = []
+    for (group, split, model, shots, history), members in sorted(groups.items()):
+        metrics, fps = {}, {}
+        for run in sorted(members, key=lambda r: r.dataset):
+            metrics[run.family] = score_rows(run.rows)
+            fps[run.family] = run.fingerprint
+        first = members[0]
+        out.append(
+            MeasuredRow(
+                model=model,
+                display_name=first.display_name,
+                size_b=first.size_b,
+                group=group,
+                split=split,
+                datasets=sorted(r.dataset for r in members),
+                metrics=metrics,
+                fingerprints=fps,
+                shots=shots,
+                history=history,
+            )
+        )
+    return out
+
+
+# --- output formats (pure) --------------------------------------------------------------------------------------
+
+
+def _cell_md(cell: Cell, col: Column) -> str:
+    text = f"**{cell.text}**" if cell.bold else cell.text
+    if cell.ci95 is not None:
+        lo, hi = (format_value(v, col).rstrip("%") for v in cell.ci95)
+        text += f" [{lo}, {hi}]"
+    return text
+
+
+def to_markdown(table: Table) -> str:
+    """A GitHub markdown table in the paper's column order, plus a Status column."""
+    layout = table.layout
+    cols = layout.columns
+    header = [*layout.headers, "Status"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in table.rows:
+        cells = [row.method, *(_cell_md(row.cells[c.header], c) for c in cols), row.note or row.status]
+        lines.append("| " + " | ".join(_md_escape(c) for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+_TEX_ESCAPES = {
+    "&": r"\&",
+    "%": r"\%",
+    "_": r"\_",
+    "#": r"\#",
+    "$": r"\$",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\~{}",
+}
+
+
+def _tex(text: str) -> str:
+    out = "".join(_TEX_ESCAPES.get(ch, ch) for ch in text)
+    return out.replace("↑", r"$\uparrow$").replace("↓", r"$\downarrow$")
+
+
+def to_latex(table: Table) -> str:
+    """A booktabs ``table`` environment; reported rows marked with a dagger, measured cells with intervals."""
+    layout = table.layout
+    cols = layout.columns
+    lines = [
+        r"\begin{table}[t]",
+        r"\centering",
+        r"\caption{" + _tex(f"{layout.title}. {layout.caption}") + r" $^\dagger$: reported in the paper.}",
+        r"\label{tab:" + layout.key + "}",
+        r"\begin{tabular}{l" + "c" * len(cols) + "}",
+        r"\toprule",
+        " & ".join(_tex(h) for h in layout.headers) + r" \\",
+        r"\midrule",
+    ]
+    block = None
+    for row in table.rows:
+        if block is not None and row.block != block:
+            lines.append(r"\midrule")
+        block = row.block
+        method = _tex(row.method) + (r"$^\dagger$" if row.block == REPORTED_BLOCK else "")
+        cells = []
+        for col in cols:
+            cell = row.cells[col.header]
+            text = _tex(cell.text)
+            if cell.bold:
+                text = r"\textbf{" + text + "}"
+            if cell.ci95 is not None:
+                lo, hi = (format_value(v, col).rstrip("%") for v in cell.ci95)
+                text += r" {\scriptsize[" + _tex(lo) + ", " + _tex(hi) + "]}"
+            cells.append(text)
+        lines.append(" & ".join([method, *cells]) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
+def to_csv(table: Table) -> str:
+    """Machine-readable: one line per row; each column's printed value, then its interval bounds."""
+    layout = table.layout
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    header = ["method", "status", "block"]
+    for col in layout.columns:
+        header += [col.header, f"{col.header} ci95_lo", f"{col.header} ci95_hi"]
+    writer.writerow(header)
+    for row in table.rows:
+        line = [row.method, row.status, row.block]
+        for col in layout.columns:
+            cell = row.cells[col.header]
+            ci = cell.ci95
+            line += [
+                cell.text,
+                "" if ci is None else repr(round(ci[0], 6)),
+                "" if ci is None else repr(round(ci[1], 6)),
+            ]
+        writer.writerow(line)
+    return buf.getvalue()
+
+
+def to_readme(tables: Sequence[Table], measured: Sequence[MeasuredRow]) -> str:
+    """The leaderboard page: legend, the three tables, the chart, and the measured runs' provenance."""
+    parts = [
+        "# T-VAU leaderboard",
+        "",
+        "Generated by `tvau-bench leaderboard render` from `leaderboard/reported/` (the paper's published numbers)",
+        "and the per-sample logs under `leaderboard/results/` (admitted with `tvau-bench leaderboard add`). Do not",
+        "edit by hand.",
+        "",
+        "- **reported (paper)**: copied from the paper, every cell with its source in `leaderboard/reported/*.csv`.",
+        "- **measured**: recomputed from per-sample logs (corpus BLEU-4 with sacrebleu, Yes/No accuracy), with",
+        "  bootstrap 95% intervals in brackets. The dataset each row was measured on is named in its Status.",
+        "- **Bold**: the best value of a column within its block (reported rows, or rows measured on the same",
+        "  data); numbers from different data are not ranked against each other.",
+        "",
+    ]
+    for table in tables:
+        parts += [f"## {table.layout.title}", "", table.layout.caption, "", to_markdown(table)]
+    parts += ["## Dialogue scores", "", "![dialogue scores](dialogue.png)", ""]
+    if measured:
+        parts += [
+            "## Measured runs",
+            "",
+            "| Model | Datasets | Split | Fingerprint(s) | Signature |",
+            "|---|---|---|---|---|",
+        ]
+        for m in measured:
+            fps = ", ".join(f"{fam} {fp[:12]}" for fam, fp in sorted(m.fingerprints.items()))
+            sig = next((r.get("signature") for r in m.metrics.values() if r.get("signature")), None) or "-"
+            cells = [m.model, " + ".join(m.datasets), m.split, fps, f"`{sig}`"]
+            parts.append("| " + " | ".join(_md_escape(c) for c in cells) + " |")
+        parts.append("")
+    else:
+        parts += ["No measured runs admitted yet.", ""]
+    return "\n".join(parts)
+
+
+# --- chart --------------------------------------------------------------------------------------------------------
+
+CHART_METRICS = (
+    ("Target", "target_bleu4", "Target (%s) ↑"),
+    ("Trajectory", "trajectory_bleu4", "Trajectory (%s) ↑"),
+    ("Yes/No", "yes_no_accuracy", "Yes/No (%s) ↑"),
+)
+
+
+def chart_png(table: Table) -> bytes:
+    """Grouped bars of the dialogue table (ST and UB panels), measured rows hatched with interval whiskers."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    rows = table.rows
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), dpi=100, sharey=True)
+    cmap = plt.get_cmap("tab20")
+    width = 0.8 / max(len(rows), 1)
+    x = np.arange(len(CHART_METRICS))
+    for ax, fam in zip(axes, ("ST", "UB"), strict=True):
+        for i, row in enumerate(rows):
+            vals, errs = [], [[], []]
+            for _, _, header in CHART_METRICS:
+                cell = row.cells[header % fam]
+                v = cell.value if cell.value is not None else 0.0
+                vals.append(v)
+                lo, hi = cell.ci95 if cell.ci95 is not None else (v, v)
+                errs[0].append(max(v - lo, 0.0))
+                errs[1].append(max(hi - v, 0.0))
+            measured = row.block != REPORTED_BLOCK
+            label = row.method + (f" ({row.block})" if measured else "")
+            ax.bar(
+                x - 0.4 + width * (i + 0.5),
+                vals,
+                width,
+                label=label,
+                color=cmap(i % 20),
+                hatch="//" if measured else None,
+                edgecolor="black" if measured else "none",
+                linewidth=0.5,
+                yerr=errs if measured else None,
+                capsize=2 if measured else 0,
+            )
+        ax.set_xticks(x, [m[0] for m in CHART_METRICS])
+        ax.set_title({"ST": "ShanghaiTech", "UB": "UBnormal"}[fam])
+        ax.set_ylim(0, 105)
+        ax.grid(axis="y", linewidth=0.3)
+    axes[0].set_ylabel("BLEU-4 / accuracy (%)")
+    axes[1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.tight_layout()
+    buf = io.BytesIO()
+    # Fixed metadata: matplotlib would otherwise stamp its version, which changes the bytes between installs.
+    fig.savefig(buf, format="png", metadata={"Software": None})
+    plt.close(fig)
+    return buf.getvalue()
+
+
+# --- I/O edge ---------------------------------------------------------------------------------------------------
+
+
+def build_all(root: str | Path = "leaderboard") -> tuple[list[Table], list[MeasuredRow]]:
+    """The three tables from ``ROOT/reported`` and the logs of every admitted run under ``ROOT/results``."""
+    from ..harness.scoring import score_rows
+
+    measured = group_measured(stored_runs(root), score_rows)
+    tables = [build_table(layout, load_reported(root, key), measured) for key, layout in LAYOUTS.items()]
+    return tables, measured
+
+
+def render(root: str | Path = "leaderboard", out: str | Path | None = None) -> list[Path]:
+    """Write every output file into ``out`` (default ``root``); returns their paths."""
+    root = Path(root)
+    out = Path(out) if out is not None else root
+    tables, measured = build_all(root)
+    written = []
+    for table in tables:
+        path = out / f"{table.layout.key}.csv"
+        atomic_write_text(path, to_csv(table))
+        written.append(path)
+    atomic_write_text(out / "tables.tex", "\n".join(to_latex(t) for t in tables))
+    atomic_write_text(out / "README.md", to_readme(tables, measured))
+    dialogue = next(t for t in tables if t.layout.key == "dialogue")
+    atomic_write_bytes(out / "dialogue.png", chart_png(dialogue))
+    written += [out / "tables.tex", out / "README.md", out / "dialogue.png"]
+    return written

@@ -1,0 +1,466 @@
+"""The results store: admit a run folder after checking it, and read admitted runs back for rendering.
+
+``leaderboard add RUNDIR`` checks, in order: the files are there and parse; every log line has the run-log shape;
+the run was made under this package's protocol version; every line carries the run's fingerprint; the split's
+samples are all present, once each; the fingerprint recomputed from the dataset, the prompts and the protocol
+settings equals the logged one; each line's parsed answers and per-sample scores follow from its raw answers
+(``harness.scoring.row_problems``); references, labels and turns match the dataset; and ``results.json``
+equals what ``score_rows`` recomputes from the log. Any failure refuses the run, naming the file and line.
+
+An admitted run is copied to ``ROOT/results/{dataset}/{model}/`` with ``evidence.json``: the SHA-256 of each
+copied file and a hash chain over the log lines, so that an edit made after admission is caught at render.
+
+What this cannot catch: a forger who rewrites raw answers *and* every derived field (parsed answers, per-sample
+scores, results.json) consistently. Model outputs carry no signature, so such a log is indistinguishable from
+a real run of another model; git history and rerunning the baseline configs are the defence there.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from .. import __version__
+from .._io import canonical_json, iter_jsonl, read_json, sha256_bytes, sha256_file, write_json
+from ..errors import TvauError
+
+LOG, MANIFEST, RESULTS, EVIDENCE = "samples.jsonl", "run.json", "results.json", "evidence.json"
+FAMILIES = {"shanghaitech": "ST", "ubnormal": "UB"}
+
+_TURN = {
+    "type": "object",
+    "required": ["kind", "prompt", "raw", "parsed"],
+    "properties": {
+        "kind": {"enum": ["yes_no", "target", "trajectory"]},
+        "prompt": {"type": "string"},
+        "raw": {"type": "string"},
+        "parsed": {"type": "string"},
+    },
+}
+ROW_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "one line of a run log (samples.jsonl)",
+    "type": "object",
+    "required": [
+        "sample_id",
+        "video_id",
+        "label",
+        "fingerprint",
+        "input_hash",
+        "turns",
+        "references",
+        "scores",
+    ],
+    "properties": {
+        "sample_id": {"type": "string", "minLength": 1},
+        "video_id": {"type": "string", "minLength": 1},
+        "label": {"enum": ["Yes", "No"]},
+        "fingerprint": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+        "input_hash": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+        "turns": {"type": "array", "minItems": 1, "maxItems": 3, "items": _TURN},
+        "references": {
+            "type": "object",
+            "required": ["yes_no", "target", "trajectory"],
+            "properties": {
+                "yes_no": {"enum": ["Yes", "No"]},
+                "target": {"type": ["string", "null"]},
+                "trajectory": {"type": ["string", "null"]},
+            },
+        },
+        "scores": {
+            "type": "object",
+            "required": ["yes_no", "yes_no_correct", "target_bleu", "trajectory_bleu"],
+            "properties": {
+                "yes_no": {"enum": ["Yes", "No", "Unknown"]},
+                "yes_no_correct": {"type": "boolean"},
+                "target_bleu": {"type": ["number", "null"]},
+                "trajectory_bleu": {"type": ["number", "null"]},
+            },
+        },
+    },
+}
+_MANIFEST_KEYS = (
+    "fingerprint",
+    "protocol_version",
+    "protocol",
+    "prompts",
+    "model",
+    "adapter",
+    "dataset",
+    "split",
+)
+# results.json fields that score_rows recomputes and that must therefore agree with the log.
+_RECOMPUTED = (
+    "fingerprint",
+    "n_samples",
+    "yes_no_accuracy",
+    "yes_no_accuracy_ci95",
+    "unknown_rate",
+    "target_bleu4",
+    "target_bleu4_ci95",
+    "trajectory_bleu4",
+    "trajectory_bleu4_ci95",
+    "signature",
+)
+
+
+@dataclass
+class StoredRun:
+    """An admitted run as rendering needs it: identity, where it came from, and its log rows."""
+
+    path: Path
+    model: str
+    display_name: str
+    size_b: float | None
+    dataset: str
+    family: str | None
+    split: str
+    fingerprint: str
+    shots: int
+    history: str
+    rows: list[dict[str, Any]]
+
+
+# --- admission ------------------------------------------------------------------------------------------------
+
+
+def add_run(
+    rundir: str | Path,
+    *,
+    root: str | Path = "leaderboard",
+    dataset: str | Path | None = None,
+    replace: bool = False,
+) -> Path:
+    """Validate ``rundir`` against its dataset and copy it into the store; returns the stored folder."""
+    from ..harness.dataset import load_benchmark
+
+    rundir = Path(rundir)
+    manifest = _read_manifest(rundir)
+    if dataset is None:
+        try:
+            data = load_benchmark(manifest["dataset"])
+        except TvauError as exc:
+            raise TvauError(
+                f"cannot open the run's dataset {manifest['dataset']!r} to check completeness and fingerprint "
+                f"({exc.problem})",
+                path=rundir / MANIFEST,
+                field="dataset",
+                fix="pass --dataset with the dataset folder or Hub repo id the run used",
+            ) from None
+    else:
+        data = load_benchmark(dataset)
+    if data.name != manifest["dataset"]:
+        raise TvauError(
+            f"the run used dataset {manifest['dataset']!r}, not {data.name!r}",
+            path=rundir / MANIFEST,
+            field="dataset",
+            fix="pass the dataset the run used",
+        )
+    checked = validate_run(rundir, data)
+    dest = Path(root) / "results" / slug(manifest["dataset"]) / slug(manifest["model"]["name"])
+    if dest.exists():
+        same = (dest / EVIDENCE).is_file() and read_json(dest / EVIDENCE).get("files") == checked["files"]
+        if not same and not replace:
+            raise TvauError(
+                "the store already holds another run of this model on this dataset",
+                path=dest,
+                fix="pass --replace to supersede it",
+            )
+        shutil.rmtree(dest)
+    tmp = dest.with_name(f".{dest.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for name in (MANIFEST, LOG, RESULTS):
+        shutil.copyfile(rundir / name, tmp / name)
+    write_json(tmp / EVIDENCE, _evidence(manifest, checked))
+    tmp.replace(dest)
+    return dest
+
+
+def validate_run(rundir: str | Path, data: Any) -> dict[str, Any]:
+    """Every check of :func:`add_run` against ``data`` (a ``BenchmarkData``); returns file hashes and counts."""
+    from ..harness.messages import gold_answers, turn_kinds
+    from ..harness.protocol import PROTOCOL_VERSION
+    from ..harness.scoring import row_problems, score_rows
+
+    rundir = Path(rundir)
+    manifest = _read_manifest(rundir)
+    log, results_path = rundir / LOG, rundir / RESULTS
+    results = read_json(results_path)
+    if manifest["protocol_version"] != PROTOCOL_VERSION:
+        raise TvauError(
+            f"run made under protocol version {manifest['protocol_version']!r}; this package's is "
+            f"{PROTOCOL_VERSION!r}",
+            path=rundir / MANIFEST,
+            field="protocol_version",
+            fix="rerun the model with this package version",
+        )
+    rows = read_log(log, manifest["fingerprint"])
+    samples = {s["sample_id"]: s for s in data.split(manifest["split"])}
+    _check_complete(log, rows, samples)
+    _check_fingerprint(rundir, manifest, data)
+    prompts = manifest["prompts"]
+    for line, row in rows:
+        sample = samples[row["sample_id"]]
+        want_kinds = turn_kinds(sample)
+        problems = row_problems(row)
+        if [t["kind"] for t in row["turns"]] != want_kinds:
+            problems.append(f"turns {[t['kind'] for t in row['turns']]} but the protocol asks {want_kinds}")
+        if row["label"] != sample["label"] or row["video_id"] != sample["video_id"]:
+            problems.append("label or video_id differs from the dataset")
+        if row["references"] != gold_answers(sample):
+            problems.append("references differ from the dataset's answers")
+        for turn in row["turns"]:
+            if turn["prompt"] != _question(prompts, turn["kind"]):
+                problems.append(f"turn {turn['kind']}: prompt differs from the protocol's question")
+        if problems:
+            raise TvauError(
+                "; ".join(problems),
+                path=log,
+                line=line,
+                fix="the log was edited or is corrupt: rerun the model",
+            )
+    recomputed = score_rows([row for _, row in rows])
+    for key in _RECOMPUTED:
+        if not _same(results.get(key), recomputed.get(key)):
+            raise TvauError(
+                f"results.json says {results.get(key)!r} but the log gives {recomputed.get(key)!r}",
+                path=results_path,
+                field=key,
+                fix="run `tvau-bench score RUNDIR` to recompute it, or rerun",
+            )
+    if results.get("model") != manifest["model"]:
+        raise TvauError("model differs from run.json", path=results_path, field="model")
+    return {
+        "files": {name: sha256_file(rundir / name) for name in (MANIFEST, LOG, RESULTS)},
+        "log_chain": log_chain([row for _, row in rows]),
+        "n_samples": len(rows),
+    }
+
+
+def read_log(log: Path, fingerprint: str) -> list[tuple[int, dict[str, Any]]]:
+    """The log's ``(line, row)`` pairs, each checked against the row schema and the run's fingerprint."""
+    validator = jsonschema.Draft202012Validator(ROW_SCHEMA)
+    rows = []
+    for line, row in iter_jsonl(log):
+        errors = sorted(validator.iter_errors(row), key=lambda e: list(map(str, e.absolute_path)))
+        if errors:
+            e = errors[0]
+            raise TvauError(e.message, path=log, line=line, field=".".join(map(str, e.absolute_path)) or None)
+        if row["fingerprint"] != fingerprint:
+            raise TvauError(
+                f"fingerprint {row['fingerprint'][:12]} differs from the run's {fingerprint[:12]}",
+                path=log,
+                line=line,
+                field="fingerprint",
+                fix="a log must hold one run; rerun the model",
+            )
+        rows.append((line, row))
+    if not rows:
+        raise TvauError("the log is empty", path=log)
+    return rows
+
+
+def _check_complete(log: Path, rows: list[tuple[int, dict[str, Any]]], samples: dict[str, Any]) -> None:
+    seen: dict[str, int] = {}
+    for line, row in rows:
+        sid = row["sample_id"]
+        if sid in seen:
+            raise TvauError(f"sample {sid!r} logged twice (first at line {seen[sid]})", path=log, line=line)
+        if sid not in samples:
+            raise TvauError(f"sample {sid!r} is not in the dataset split", path=log, line=line)
+        seen[sid] = line
+    missing = sorted(set(samples) - set(seen))
+    if missing:
+        raise TvauError(
+            f"incomplete: {len(missing)} of {len(samples)} samples missing (first: {missing[0]!r})",
+            path=log,
+            fix="resume the run (rerun the same command) until every sample is logged; --limit runs are not admitted",
+        )
+
+
+def _check_fingerprint(rundir: Path, manifest: dict[str, Any], data: Any) -> None:
+    """Recompute the fingerprint from this package's prompts and protocol code, the dataset and the settings."""
+    from ..harness.protocol import Protocol, choose_exemplar, fingerprint
+
+    proto = manifest["protocol"]
+    try:
+        protocol = Protocol(
+            split=proto["split"],
+            shots=proto["shots"],
+            history=proto["history"],
+            max_side=proto["max_side"],
+            exemplar_seed=proto["exemplar_seed"],
+            prompt_set=proto["prompt_set"],
+            generation=proto["generation"],
+        )
+    except KeyError as exc:
+        raise TvauError(f"protocol lacks {exc.args[0]!r}", path=rundir / MANIFEST, field="protocol") from None
+    if protocol.prompts.as_dict() != manifest["prompts"]:
+        raise TvauError(
+            "prompts differ from this package's prompt set",
+            path=rundir / MANIFEST,
+            field="prompts",
+            fix="rerun",
+        )
+    exemplar = choose_exemplar(data.split("train"), protocol.exemplar_seed) if protocol.shots else None
+    want = fingerprint(protocol, data.split(protocol.split), exemplar)
+    if want != manifest["fingerprint"]:
+        raise TvauError(
+            f"fingerprint {manifest['fingerprint'][:12]} does not match {want[:12]}, the protocol fingerprint "
+            "recomputed from this package's prompts, the dataset and the run's settings",
+            path=rundir / MANIFEST,
+            field="fingerprint",
+            fix="rerun the model with this package version on this dataset",
+        )
+
+
+def _evidence(manifest: dict[str, Any], checked: dict[str, Any]) -> dict[str, Any]:
+    name = manifest["model"]["name"]
+    display, size = _baseline_identity(name)
+    return {
+        "model": name,
+        "display_name": display,
+        "size_b": size,
+        "dataset": manifest["dataset"],
+        "family": dataset_family(manifest["dataset"]),
+        "split": manifest["split"],
+        "fingerprint": manifest["fingerprint"],
+        "shots": manifest["protocol"]["shots"],
+        "history": manifest["protocol"]["history"],
+        "n_samples": checked["n_samples"],
+        "files": checked["files"],
+        "log_chain": checked["log_chain"],
+        "admitted_by": f"tvau-bench {__version__}",
+    }
+
+
+def _baseline_identity(name: str) -> tuple[str, float | None]:
+    """Display name and size of a model from ``baselines/NAME.yaml`` when it is one of ours."""
+    from ..harness.model_config import load_model_config
+
+    try:
+        cfg = load_model_config(name)
+    except TvauError:
+        return name, None
+    return cfg.display_name, cfg.size_b
+
+
+# --- reading the store ------------------------------------------------------------------------------------------
+
+
+def stored_runs(root: str | Path = "leaderboard") -> list[StoredRun]:
+    """Every admitted run under ``ROOT/results``, each verified against its evidence (sorted by path)."""
+    base = Path(root) / "results"
+    runs = []
+    for ev_path in sorted(base.glob(f"*/*/{EVIDENCE}")):
+        runs.append(load_stored(ev_path.parent))
+    return runs
+
+
+def load_stored(folder: str | Path) -> StoredRun:
+    """One stored run: its files must hash as at admission, and its lines must chain as at admission."""
+    folder = Path(folder)
+    ev = read_json(folder / EVIDENCE)
+    for name in (MANIFEST, LOG):
+        if not (folder / name).is_file() or sha256_file(folder / name) != ev["files"].get(name):
+            raise TvauError(
+                f"{name} changed since it was admitted",
+                path=folder / name,
+                fix="restore it from git, or re-add the original run with `leaderboard add --replace`",
+            )
+    from ..harness.scoring import row_problems
+
+    pairs = read_log(folder / LOG, ev["fingerprint"])
+    rows = [row for _, row in pairs]
+    if log_chain(rows) != ev["log_chain"] or len(rows) != ev["n_samples"]:
+        raise TvauError("log lines do not chain as admitted", path=folder / LOG)
+    for line, row in pairs:
+        problems = row_problems(row)
+        if problems:
+            raise TvauError(
+                "; ".join(problems), path=folder / LOG, line=line, fix="restore the file from git"
+            )
+    return StoredRun(
+        path=folder,
+        model=ev["model"],
+        display_name=ev["display_name"],
+        size_b=ev["size_b"],
+        dataset=ev["dataset"],
+        family=ev["family"],
+        split=ev["split"],
+        fingerprint=ev["fingerprint"],
+        shots=ev["shots"],
+        history=ev["history"],
+        rows=rows,
+    )
+
+
+# --- pure helpers ---------------------------------------------------------------------------------------------
+
+
+def _read_manifest(rundir: Path) -> dict[str, Any]:
+    if not rundir.is_dir():
+        raise TvauError("run folder not found", path=rundir)
+    for name in (MANIFEST, LOG, RESULTS):
+        if not (rundir / name).is_file():
+            raise TvauError(f"{name} missing", path=rundir, fix="pass a folder written by `tvau-bench run`")
+    manifest = read_json(rundir / MANIFEST)
+    missing = [k for k in _MANIFEST_KEYS if k not in manifest]
+    if missing:
+        raise TvauError(f"lacks {missing}", path=rundir / MANIFEST)
+    return manifest
+
+
+def _question(prompts: dict[str, Any], kind: str) -> str | None:
+    questions = prompts.get("questions", prompts)
+    return questions.get(kind) if isinstance(questions, dict) else None
+
+
+def log_chain(rows: list[dict[str, Any]]) -> str:
+    """Hash chain over the canonical JSON of the log lines in order: h_i = sha256(h_{i-1} | line_i)."""
+    h = ""
+    for row in rows:
+        h = sha256_bytes(f"{h}|{canonical_json(row)}".encode())
+    return h
+
+
+def slug(text: str) -> str:
+    """A folder-safe name: letters, digits, ``.``, ``_``, ``-``; anything else becomes ``-``."""
+    out = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")
+    if not out:
+        raise TvauError(f"cannot make a folder name of {text!r}")
+    return out[:120]
+
+
+def dataset_family(name: str) -> str | None:
+    """``ST`` for ShanghaiTech, ``UB`` for UBnormal (by name), ``None`` when the name says neither."""
+    low = name.lower()
+    hits = {fam for key, fam in FAMILIES.items() if key in low}
+    return hits.pop() if len(hits) == 1 else None
+
+
+def dataset_group(name: str) -> str:
+    """The name without its family word: runs on ``x/ubnormal-fg`` and ``x/shanghaitech-fg`` form one row."""
+    low = name.lower()
+    for key in FAMILIES:
+        i = low.find(key)
+        if i >= 0:
+            return name[:i] + "*" + name[i + len(key) :]
+    return name
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool) or a is None or b is None:
+        return a == b
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return math.isclose(a, b, rel_tol=0, abs_tol=1e-9)
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return a == b
