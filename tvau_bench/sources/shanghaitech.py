@@ -504,7 +504,7 @@ def write_test_video(
         ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 95])
         if not ok:
             raise TvauError(f"OpenCV cannot encode frame {i}", path=folder)
-        atomic_write_bytes(folder / f"{i:03d}.jpg", buf.tobytes())
+        atomic_write_bytes(folder / f"{i:03d}.jpg", buf.tobytes(), durable=False)
         n += 1
     if n != pm.shape[0]:
         raise TvauError(f"{n} frames but {pm.shape[0]} pixel masks", path=folder)

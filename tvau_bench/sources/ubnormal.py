@@ -359,7 +359,7 @@ def write_video(
         ok, buf = cv2.imencode(".png", m)
         if not ok:
             raise TvauError(f"OpenCV cannot encode id map {i}", path=ann)
-        atomic_write_bytes(ann / f"{name}_{i:04d}_gt.png", buf.tobytes())
+        atomic_write_bytes(ann / f"{name}_{i:04d}_gt.png", buf.tobytes(), durable=False)
         n_maps += 1
     if n_maps != n_frames:
         raise TvauError(f"{n_frames} frames but {n_maps} id maps were given", path=ann)
