@@ -1,1 +1,5 @@
-"""hub"""
+"""Hub packaging: Parquet export with a dataset card, validation, publishing, and a checked ``load``."""
+
+from .load import load
+
+__all__ = ["load"]
