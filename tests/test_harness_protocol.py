@@ -1,0 +1,154 @@
+"""Protocol pieces: prompt set, message lists (zero/one-shot, own/gold history), exemplar and fingerprint."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from harness_fixtures import records
+
+from tvau_bench.errors import TvauError
+from tvau_bench.harness.frames import resize_to_cap
+from tvau_bench.harness.messages import (
+    Clip,
+    exemplar_messages,
+    gold_answers,
+    messages_digest,
+    messages_json,
+    query_messages,
+    turn_kinds,
+)
+from tvau_bench.harness.prompts import available_prompt_sets, load_prompt_set, parse_prompt_set
+from tvau_bench.harness.protocol import Protocol, choose_exemplar, fingerprint
+from tvau_bench.harness.runner import select_samples
+
+SAMPLES, VIDEOS = records()
+TRAIN = [s for s in SAMPLES if s["split"] == "train"]
+TEST = [s for s in SAMPLES if s["split"] == "test"]
+ABNORMAL = next(s for s in TEST if s["label"] == "Yes")
+NORMAL = next(s for s in TEST if s["label"] == "No")
+
+
+def texts(messages):
+    return [(m["role"], [p.get("text", p.get("ref")) for p in m["content"]]) for m in messages]
+
+
+def test_prompt_set_is_shipped_and_checked():
+    p = load_prompt_set()
+    assert "dialogue-v1" in available_prompt_sets()
+    assert set(p.questions) == {"yes_no", "target", "trajectory"}
+    assert "8" in p.intro(8)
+    with pytest.raises(TvauError, match="unknown prompt set"):
+        load_prompt_set("nope-v9")
+    with pytest.raises(TvauError, match="questions"):
+        parse_prompt_set({"version": "x", "clip_intro": "y", "questions": {"yes_no": "q"}})
+
+
+def test_turns_follow_the_ground_truth_label():
+    assert turn_kinds(ABNORMAL) == ["yes_no", "target", "trajectory"]
+    assert turn_kinds(NORMAL) == ["yes_no"]
+    assert gold_answers(NORMAL) == {"yes_no": "No", "target": None, "trajectory": None}
+    assert gold_answers(ABNORMAL)["target"] == ABNORMAL["dialogue"][1]["answer"]
+
+
+def test_zero_shot_own_history_message_list():
+    p = load_prompt_set()
+    clip = Clip(ABNORMAL["video_id"], tuple(ABNORMAL["frame_indices"]))
+    msgs = query_messages([], p, clip, ["yes_no", "target"], ["no way"])
+    refs = [f"{ABNORMAL['video_id']}#{i}" for i in ABNORMAL["frame_indices"]]
+    assert texts(msgs) == [
+        ("user", [p.intro(4), *refs, p.question("yes_no")]),
+        ("assistant", ["no way"]),
+        ("user", [p.question("target")]),
+    ]
+
+
+def test_one_shot_prefix_is_a_full_gold_exchange_with_its_own_frames():
+    p = load_prompt_set()
+    ex = choose_exemplar(TRAIN, 0)
+    prefix = exemplar_messages(p, Clip(ex["video_id"], tuple(ex["frame_indices"])), ex)
+    gold = gold_answers(ex)
+    assert [m["role"] for m in prefix] == ["user", "assistant"] * 3
+    assert [m["content"][0]["text"] for m in prefix[1::2]] == [
+        gold["yes_no"],
+        gold["target"],
+        gold["trajectory"],
+    ]
+    assert sum(part["type"] == "image" for part in prefix[0]["content"]) == len(ex["frame_indices"])
+    clip = Clip(NORMAL["video_id"], tuple(NORMAL["frame_indices"]))
+    full = query_messages(prefix, p, clip, ["yes_no"], [])
+    assert full[:6] == prefix and len(full) == 7
+    assert messages_json(full)[6]["content"][1] == {
+        "type": "image",
+        "ref": f"{NORMAL['video_id']}#{NORMAL['frame_indices'][0]}",
+    }
+
+
+def test_exemplar_is_fixed_by_seed_and_needs_an_abnormal_train_sample():
+    a = choose_exemplar(TRAIN, 0)
+    assert a == choose_exemplar(list(reversed(TRAIN)), 0)  # order of the input does not matter
+    assert a["label"] == "Yes"
+    assert {choose_exemplar(TRAIN, s)["sample_id"] for s in range(20)} == {
+        s["sample_id"] for s in TRAIN if s["label"] == "Yes"
+    }
+    with pytest.raises(TvauError, match="exemplar"):
+        choose_exemplar([s for s in TRAIN if s["label"] == "No"], 0)
+
+
+def test_fingerprint_covers_every_protocol_component():
+    ex = choose_exemplar(TRAIN, 0)
+    base = Protocol(generation={"temperature": 0.0, "max_new_tokens": 128})
+    fp = fingerprint(base, TEST, ex)
+    assert fp == fingerprint(
+        Protocol(generation={"max_new_tokens": 128, "temperature": 0.0}), list(reversed(TEST)), ex
+    )
+    changed = [
+        fingerprint(Protocol(shots=0, generation=base.generation), TEST, None),
+        fingerprint(Protocol(history="gold", generation=base.generation), TEST, ex),
+        fingerprint(Protocol(max_side=224, generation=base.generation), TEST, ex),
+        fingerprint(Protocol(generation={"temperature": 0.0, "max_new_tokens": 64}), TEST, ex),
+        fingerprint(
+            base,
+            TEST,
+            choose_exemplar(TRAIN, 1) if choose_exemplar(TRAIN, 1) != ex else choose_exemplar(TRAIN, 2),
+        ),
+    ]
+    moved = [dict(s) for s in TEST]
+    moved[0] = {**moved[0], "frame_indices": [0, 1, 2, 3]}
+    changed.append(fingerprint(base, moved, ex))
+    assert len({fp, *changed}) == len(changed) + 1
+
+
+def test_protocol_rejects_bad_settings():
+    with pytest.raises(TvauError, match="shots"):
+        Protocol(shots=2)
+    with pytest.raises(TvauError, match="history"):
+        Protocol(history="mine")
+
+
+def test_digest_ignores_pixels_but_not_text():
+    p = load_prompt_set()
+    img = np.zeros((4, 4, 3), np.uint8)
+    a = query_messages([], p, Clip("v", (0,), (img,)), ["yes_no"], [])
+    b = query_messages([], p, Clip("v", (0,), None), ["yes_no"], [])
+    c = query_messages([], p, Clip("v", (1,), None), ["yes_no"], [])
+    assert messages_digest(a) == messages_digest(b) != messages_digest(c)
+
+
+def test_resize_cap_keeps_aspect_and_never_upscales():
+    img = np.zeros((480, 856, 3), np.uint8)
+    assert resize_to_cap(img, 448).shape == (251, 448, 3)
+    assert resize_to_cap(img, 1000) is img
+
+
+def test_limit_selects_a_fixed_spread_subset():
+    picked = select_samples(TEST, 3)
+    assert picked == select_samples(list(reversed(TEST)), 3)
+    assert len(picked) == 3 and select_samples(TEST, None) == TEST
+    with pytest.raises(TvauError):
+        select_samples(TEST, 0)
+
+
+def test_prompts_are_the_dataset_dialogue_questions():
+    dialogue = pytest.importorskip("tvau_bench.annotate.dialogue")
+    assert dialogue.PROMPT_SET == "dialogue-v1"
+    assert load_prompt_set(dialogue.PROMPT_SET).questions == dialogue.QUESTIONS

@@ -1,0 +1,119 @@
+"""``tvau-bench run``, ``tvau-bench score`` and ``tvau-bench submit``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .frames import DEFAULT_MAX_SIDE
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the harness commands to the top-level parser."""
+    p = sub.add_parser("run", help="run a model through the benchmark protocol (resumable)")
+    p.add_argument("--model", required=True, help="model config YAML, or NAME of baselines/NAME.yaml")
+    _protocol_args(p)
+    p.add_argument("--video-root", type=Path, help="root of the source dataset (frames are decoded from it)")
+    p.add_argument(
+        "--limit", type=int, help="only the first N samples (fixed hash order, same for every model)"
+    )
+    p.set_defaults(func=_run)
+
+    p = sub.add_parser("score", help="recompute results.json of a run folder from its samples.jsonl alone")
+    p.add_argument("rundir", type=Path)
+    p.add_argument("--write", action="store_true", help="write results.json (otherwise print it)")
+    p.set_defaults(func=_score)
+
+    p = sub.add_parser("submit", help="validate and score a predictions JSONL file")
+    p.add_argument("predictions", type=Path)
+    _protocol_args(p)
+    p.add_argument(
+        "--allow-missing", action="store_true", help="score missing samples as wrong instead of failing"
+    )
+    p.add_argument("--name", default="submission", help="model name recorded in results.json")
+    p.set_defaults(func=_submit)
+
+
+def _protocol_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--dataset", required=True, help="exported dataset folder, annotate output folder or Hub repo id"
+    )
+    p.add_argument("--out", required=True, type=Path, help="run folder (samples.jsonl, results.json)")
+    p.add_argument("--split", default="test", choices=("train", "validation", "test"))
+    p.add_argument("--shots", type=int, choices=(0, 1), help="0 or 1 (default: the model config's)")
+    p.add_argument("--history", default="own", choices=("own", "gold"), help="answers shown at turns 2-3")
+    p.add_argument(
+        "--exemplar-seed", type=int, default=0, help="picks the one-shot exemplar (keep 0 to compare)"
+    )
+    p.add_argument("--max-side", type=int, default=DEFAULT_MAX_SIDE, help="resolution cap of every frame")
+    p.add_argument(
+        "--new-run", action="store_true", help="archive an incompatible run in --out and start over"
+    )
+
+
+def _options(args: argparse.Namespace):
+    from .runner import RunOptions
+
+    return RunOptions(
+        dataset=args.dataset,
+        out=args.out,
+        split=args.split,
+        shots=args.shots,
+        history=args.history,
+        limit=getattr(args, "limit", None),
+        video_root=getattr(args, "video_root", None),
+        new_run=getattr(args, "new_run", False),
+        exemplar_seed=args.exemplar_seed,
+        max_side=args.max_side,
+    )
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .model_config import load_model_config
+    from .runner import run
+
+    results = run(load_model_config(args.model), _options(args))
+    _summary(results, args.out)
+    return 0
+
+
+def _score(args: argparse.Namespace) -> int:
+    from .._io import iter_jsonl, write_json
+    from .runner import LOG, RESULTS, results_from_log
+    from .scoring import row_problems
+
+    results = results_from_log(args.rundir)
+    for line, row in iter_jsonl(args.rundir / LOG, tolerate_torn_tail=True):
+        problems = row_problems(row)
+        if problems:  # scores come from the raw answers anyway; say that the log was edited
+            print(f"{args.rundir / LOG}:{line}: warning: {'; '.join(problems)}", file=sys.stderr)
+    if args.write:
+        write_json(args.rundir / RESULTS, results)
+        _summary(results, args.rundir)
+    else:
+        print(json.dumps(results, indent=2, sort_keys=True))
+    return 0
+
+
+def _submit(args: argparse.Namespace) -> int:
+    from .submissions import submit
+
+    results = submit(args.predictions, _options(args), name=args.name, allow_missing=args.allow_missing)
+    _summary(results, args.out)
+    if results.get("n_missing"):
+        print(f"{results['n_missing']} samples had no answers and were counted wrong")
+    return 0
+
+
+def _summary(results: dict, out: Path) -> None:
+    def fmt(v):
+        return "n/a" if v is None else f"{v:.2f}"
+
+    print(
+        f"{results['model']['name']} on {results['dataset']}/{results['split']} "
+        f"({results['n_samples']}/{results['n_expected']} samples, {results['shots']}-shot, history {results['history']}): "
+        f"Yes/No {fmt(results['yes_no_accuracy'])}%  Target BLEU-4 {fmt(results['target_bleu4'])}  "
+        f"Trajectory BLEU-4 {fmt(results['trajectory_bleu4'])}  (unknown {results['unknown_rate']:.1%}) -> {out}"
+    )

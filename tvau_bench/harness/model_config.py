@@ -1,0 +1,143 @@
+"""Model configs (``baselines/NAME.yaml``): which model, which adapter, which generation settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from .._io import sha256_json
+from ..errors import TvauError
+
+ADAPTERS = ("openai", "transformers", "vllm", "replay", "majority", "geometry-oracle", "ahd-template", "tvau")
+# How to reach a model, not which model: changing these never splits a run (a restarted server on another port).
+TRANSPORT_ARGS = frozenset(
+    {
+        "base_url",
+        "max_concurrency",
+        "timeout_s",
+        "max_retries",
+        "backoff_s",
+        "max_backoff_s",
+        "api_key_env",
+        "device",
+    }
+)
+DEFAULT_GENERATION = {"temperature": 0.0, "top_p": 1.0, "max_new_tokens": 128, "seed": 0}
+
+SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name", "adapter"],
+    "properties": {
+        "name": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.+-]{0,99}$"},
+        "display_name": {"type": "string", "minLength": 1, "maxLength": 200},
+        "hf_id": {"type": ["string", "null"], "maxLength": 200},
+        "revision": {"type": ["string", "null"], "maxLength": 200},
+        "size_b": {"type": ["number", "null"], "minimum": 0},
+        "adapter": {"enum": list(ADAPTERS)},
+        "shots": {"enum": [0, 1]},
+        "adapter_args": {"type": "object"},
+        "generation": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "temperature": {"type": "number", "minimum": 0},
+                "top_p": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+                "max_new_tokens": {"type": "integer", "minimum": 1, "maximum": 8192},
+                "seed": {"type": "integer"},
+            },
+        },
+        "serve": {"type": ["object", "null"]},
+        "notes": {"type": "string"},
+    },
+}
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """One model row: identity, adapter with its arguments, and the generation settings."""
+
+    name: str
+    adapter: str
+    display_name: str = ""
+    hf_id: str | None = None
+    revision: str | None = None
+    size_b: float | None = None
+    shots: int = 1
+    adapter_args: dict[str, Any] = field(default_factory=dict)
+    generation: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_GENERATION))
+    serve: dict[str, Any] | None = None
+    path: str | None = None
+
+    def identity(self) -> dict[str, Any]:
+        """What makes two runs the same model (the path and display name do not)."""
+        return {"name": self.name, "hf_id": self.hf_id, "revision": self.revision, "adapter": self.adapter}
+
+    def hash(self) -> str:
+        """SHA-256 of the identity and the non-transport arguments: a run folder holds one model."""
+        args = {k: v for k, v in self.adapter_args.items() if k not in TRANSPORT_ARGS}
+        return sha256_json({**self.identity(), "adapter_args": args})
+
+
+def model_config_from_dict(obj: Any, *, path: str | None = None) -> ModelConfig:
+    """Validate and build a :class:`ModelConfig`; errors name the file and the field."""
+    errors = sorted(
+        jsonschema.Draft202012Validator(SCHEMA).iter_errors(obj), key=lambda e: list(e.absolute_path)
+    )
+    if errors:
+        e = errors[0]
+        raise TvauError(
+            e.message,
+            path=path,
+            field=".".join(map(str, e.absolute_path)) or None,
+            fix="see the model config format in tvau_bench/harness/model_config.py or baselines/*.yaml",
+        )
+    gen = {**DEFAULT_GENERATION, **(obj.get("generation") or {})}
+    return ModelConfig(
+        name=obj["name"],
+        adapter=obj["adapter"],
+        display_name=obj.get("display_name") or obj["name"],
+        hf_id=obj.get("hf_id"),
+        revision=obj.get("revision"),
+        size_b=obj.get("size_b"),
+        shots=obj.get("shots", 1),
+        adapter_args=dict(obj.get("adapter_args") or {}),
+        generation=gen,
+        serve=obj.get("serve"),
+        path=path,
+    )
+
+
+def load_model_config(path_or_name: str | Path) -> ModelConfig:
+    """Load ``path_or_name``: a YAML file, or a name looked up as ``baselines/NAME.yaml`` (cwd, then repo)."""
+    path = _resolve(path_or_name)
+    try:
+        obj = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise TvauError(
+            f"invalid YAML: {getattr(exc, 'problem', exc)}",
+            path=path,
+            line=None if mark is None else mark.line + 1,
+        ) from None
+    return model_config_from_dict(obj, path=str(path))
+
+
+def _resolve(path_or_name: str | Path) -> Path:
+    path = Path(path_or_name)
+    if path.is_file():
+        return path
+    name = str(path_or_name)
+    if "/" not in name and "\\" not in name:
+        for base in (Path.cwd() / "baselines", Path(__file__).resolve().parents[2] / "baselines"):
+            for suffix in (".yaml", ".yml"):
+                if (base / f"{name}{suffix}").is_file():
+                    return base / f"{name}{suffix}"
+    raise TvauError(
+        "model config not found", path=path_or_name, fix="pass a YAML file or the name of one in baselines/"
+    )

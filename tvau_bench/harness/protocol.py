@@ -1,0 +1,95 @@
+"""The benchmark protocol: its version, its settings, the one-shot exemplar, and the fingerprint of a run.
+
+Two runs are comparable exactly when their fingerprints are equal: the fingerprint hashes the prompts, every
+sample's frame indices (with the rest of the sample records), the resolution cap, the exemplar, the number of
+shots, the history mode and the generation settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._io import sha256_bytes, sha256_json
+from ..errors import TvauError
+from .frames import DEFAULT_MAX_SIDE
+from .messages import HISTORY_MODES, turn_kinds
+from .prompts import DEFAULT_PROMPT_SET, PromptSet, load_prompt_set
+
+PROTOCOL_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """Everything that decides what a model is shown and how it may answer."""
+
+    split: str = "test"
+    shots: int = 1
+    history: str = "own"
+    max_side: int = DEFAULT_MAX_SIDE
+    exemplar_seed: int = 0
+    prompt_set: str = DEFAULT_PROMPT_SET
+    generation: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.shots not in (0, 1):
+            raise TvauError(f"shots must be 0 or 1, not {self.shots}", field="shots")
+        if self.history not in HISTORY_MODES:
+            raise TvauError(f"history must be one of {HISTORY_MODES}, not {self.history!r}", field="history")
+        if not 32 <= self.max_side <= 4096:
+            raise TvauError(f"max_side must be in 32..4096, not {self.max_side}", field="max_side")
+
+    @property
+    def prompts(self) -> PromptSet:
+        return load_prompt_set(self.prompt_set)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "protocol_version": PROTOCOL_VERSION,
+            "split": self.split,
+            "shots": self.shots,
+            "history": self.history,
+            "max_side": self.max_side,
+            "exemplar_seed": self.exemplar_seed,
+            "prompt_set": self.prompt_set,
+            "generation": dict(sorted(self.generation.items())),
+        }
+
+
+def choose_exemplar(train: Sequence[dict[str, Any]], seed: int) -> dict[str, Any]:
+    """The one-shot exemplar: an abnormal train sample with its full dialogue, picked by ``seed``.
+
+    The pick hashes the seed with the sorted candidate ids (no RNG whose algorithm could change between
+    Python versions), so every model and machine gets the same exemplar.
+    """
+    kinds = ("yes_no", "target", "trajectory")
+    candidates = sorted(
+        (
+            s
+            for s in train
+            if turn_kinds(s) == list(kinds) and {d["kind"] for d in s["dialogue"]} >= set(kinds)
+        ),
+        key=lambda s: s["sample_id"],
+    )
+    if not candidates:
+        raise TvauError(
+            "the train split has no abnormal sample with a full dialogue to use as the one-shot exemplar",
+            fix="use --shots 0, or a dataset with abnormal train samples",
+        )
+    digest = sha256_bytes(f"{seed}|{'|'.join(s['sample_id'] for s in candidates)}".encode())
+    return candidates[int(digest, 16) % len(candidates)]
+
+
+def fingerprint(
+    protocol: Protocol, samples: Sequence[dict[str, Any]], exemplar: dict[str, Any] | None
+) -> str:
+    """SHA-256 of the protocol settings, the prompt texts, the split's sample records and the exemplar."""
+    return sha256_json(
+        {
+            "protocol": protocol.as_dict(),
+            "prompts": protocol.prompts.as_dict(),
+            "samples": sha256_json(sorted(samples, key=lambda s: s["sample_id"])),
+            "exemplar": exemplar if protocol.shots else None,
+        }
+    )

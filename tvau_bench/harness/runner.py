@@ -1,0 +1,393 @@
+"""Run a model through the protocol on a dataset split, one fsynced log line per sample, resumable.
+
+``RUNDIR`` holds ``run.json`` (what this run is: fingerprint, model, dataset, protocol), ``samples.jsonl``
+(one line per sample, appended and fsynced as each finishes) and ``results.json`` (recomputed from the log).
+A rerun with the same fingerprint and model skips the samples already logged; a torn last line (a kill
+mid-append) is cut off and that sample is run again. A different fingerprint or model refuses to mix unless
+``new_run`` is set, which moves the old files to ``RUNDIR/archive/`` first.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+import time
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from .._io import append_jsonl, iter_jsonl, read_json, sha256_bytes, write_json
+from ..errors import TvauError
+from ..metrics.text import extract_yes_no, sentence_bleu
+from ..progress import progress
+from ..schemas import validate
+from .adapters import make_adapter
+from .adapters.base import Adapter, SampleContext
+from .dataset import BenchmarkData, load_benchmark
+from .frames import DEFAULT_MAX_SIDE, FrameReader
+from .messages import (
+    Clip,
+    Message,
+    exemplar_messages,
+    gold_answers,
+    messages_digest,
+    pixels_digest,
+    query_messages,
+    turn_kinds,
+)
+from .model_config import ModelConfig
+from .protocol import PROTOCOL_VERSION, Protocol, choose_exemplar, fingerprint
+from .scoring import SENTENCE_SMOOTHING, score_rows
+
+LOG, MANIFEST, RESULTS = "samples.jsonl", "run.json", "results.json"
+
+
+@dataclass
+class RunOptions:
+    """Command-line choices of ``tvau-bench run`` (``shots=None`` takes the model config's)."""
+
+    dataset: str
+    out: Path
+    split: str = "test"
+    shots: int | None = None
+    history: str = "own"
+    limit: int | None = None
+    video_root: Path | None = None
+    new_run: bool = False
+    exemplar_seed: int = 0
+    max_side: int = DEFAULT_MAX_SIDE
+
+
+def run(
+    config: ModelConfig,
+    opts: RunOptions,
+    *,
+    data: BenchmarkData | None = None,
+    adapter: Adapter | None = None,
+) -> dict[str, Any]:
+    """Run (or resume) ``config`` under ``opts``; returns the results dict also written to results.json."""
+    t0 = time.monotonic()
+    data = data or load_benchmark(opts.dataset)
+    protocol = Protocol(
+        split=opts.split,
+        shots=config.shots if opts.shots is None else opts.shots,
+        history=opts.history,
+        max_side=opts.max_side,
+        exemplar_seed=opts.exemplar_seed,
+        generation=config.generation,
+    )
+    samples = data.split(opts.split)
+    exemplar = choose_exemplar(data.split("train"), opts.exemplar_seed) if protocol.shots else None
+    fp = fingerprint(protocol, samples, exemplar)
+    selected = select_samples(samples, opts.limit)
+    adapter = adapter or make_adapter(config)
+    manifest = {
+        "fingerprint": fp,
+        "protocol_version": PROTOCOL_VERSION,
+        "protocol": protocol.as_dict(),
+        "prompts": protocol.prompts.as_dict(),
+        "exemplar": None if exemplar is None else exemplar["sample_id"],
+        "model": {"name": config.name, "hf_id": config.hf_id, "revision": config.revision},
+        "model_hash": config.hash(),
+        "adapter": config.adapter,
+        "dataset": data.name,
+        "source": data.source,
+        "split": opts.split,
+        "n_expected": len(samples),
+        "package_version": __version__,
+        "git_commit": git_commit(),
+    }
+    out = Path(opts.out)
+    done = open_rundir(out, manifest, new_run=opts.new_run)
+    pending = [s for s in selected if s["sample_id"] not in done]
+
+    root = Path(opts.video_root) if opts.video_root else None
+    reader = None
+    if adapter.needs_images:
+        if root is None:
+            raise TvauError(
+                f"adapter {config.adapter!r} looks at the frames",
+                fix="pass --video-root with the source dataset's root",
+            )
+        reader = FrameReader(root, data.videos, opts.max_side)
+        reader.plan((s["video_id"], s["frame_indices"]) for s in pending)
+    adapter.prepare(data, split=opts.split, source_root=root)
+    _record_adapter_info(out, adapter.describe())
+    prefix: list[Message] = []
+    exemplar_images = None
+    if exemplar is not None:
+        exemplar_images = reader.read(exemplar["video_id"], exemplar["frame_indices"]) if reader else None
+        images = exemplar_images
+        clip = Clip(
+            exemplar["video_id"], tuple(exemplar["frame_indices"]), None if images is None else tuple(images)
+        )
+        prefix = exemplar_messages(protocol.prompts, clip, exemplar)
+
+    def one(sample: dict[str, Any]) -> dict[str, Any]:
+        images = reader.read(sample["video_id"], sample["frame_indices"]) if reader else None
+        row = run_sample(
+            adapter, protocol, prefix, sample, data.videos.get(sample["video_id"]), root, images, fp
+        )
+        if images is not None:  # the pixels this sample was judged on, exemplar included
+            row["frames_sha256"] = pixels_digest([*(exemplar_images or []), *images])
+        return row
+
+    lock = threading.Lock()
+    log = out / LOG
+    try:
+        _execute(one, pending, adapter.max_concurrency, lambda row: _append(lock, log, row), desc=config.name)
+    finally:
+        adapter.close()
+    timings = {
+        "wall_s": round(time.monotonic() - t0, 3),
+        "samples_run": len(pending),
+        "samples_skipped": len(selected) - len(pending),
+    }
+    results = results_from_log(out, timings=timings)
+    validate(results, "results", path=str(out / RESULTS))
+    write_json(out / RESULTS, results)
+    return results
+
+
+def run_sample(
+    adapter: Adapter,
+    protocol: Protocol,
+    prefix: list[Message],
+    sample: dict[str, Any],
+    video: dict[str, Any] | None,
+    source_root: Path | None,
+    images: list | None,
+    fp: str,
+) -> dict[str, Any]:
+    """Ask every turn of one sample and return its log row (with per-sample scores)."""
+    t0 = time.monotonic()
+    prompts = protocol.prompts
+    clip = Clip(sample["video_id"], tuple(sample["frame_indices"]), None if images is None else tuple(images))
+    kinds = turn_kinds(sample)
+    gold = gold_answers(sample)
+    gold_history = [gold[k] or "" for k in kinds[:-1]]
+    input_hash = messages_digest(query_messages(prefix, prompts, clip, kinds, gold_history))
+    shown: list[str] = []
+    turns = []
+    for i, kind in enumerate(kinds):
+        messages = query_messages(prefix, prompts, clip, kinds[: i + 1], shown)
+        raw = adapter.generate(messages, SampleContext(sample, video, source_root, kind))
+        if not isinstance(raw, str):
+            raise TvauError(f"adapter {adapter.config.adapter!r} returned {type(raw).__name__}, not text")
+        turns.append(
+            {"kind": kind, "prompt": prompts.question(kind), "raw": raw, "parsed": parse_answer(kind, raw)}
+        )
+        shown.append(raw if protocol.history == "own" else gold[kind] or "")
+    row = {
+        "sample_id": sample["sample_id"],
+        "video_id": sample["video_id"],
+        "label": sample["label"],
+        "fingerprint": fp,
+        "input_hash": input_hash,
+        "frames_sha256": None if images is None else pixels_digest(images),
+        "history": protocol.history,
+        "turns": turns,
+        "references": gold,
+        "scores": sample_scores(turns, gold),
+        "elapsed_s": round(time.monotonic() - t0, 4),
+    }
+    if getattr(adapter, "is_missing", None) and adapter.is_missing(sample["sample_id"]):
+        row["missing"] = True
+    return row
+
+
+def parse_answer(kind: str, raw: str) -> str:
+    """Yes/No extraction for turn 1; whitespace-normalised text for the descriptions."""
+    return extract_yes_no(raw) if kind == "yes_no" else " ".join(raw.split())
+
+
+def sample_scores(turns: list[dict[str, Any]], gold: dict[str, str | None]) -> dict[str, Any]:
+    """Per-sample scores: parsed Yes/No, its correctness, and sentence BLEU of the descriptions."""
+    by_kind = {t["kind"]: t["parsed"] for t in turns}
+    scores: dict[str, Any] = {
+        "yes_no": by_kind["yes_no"],
+        "yes_no_correct": by_kind["yes_no"] == gold["yes_no"],
+    }
+    for kind in ("target", "trajectory"):
+        ref = gold.get(kind)
+        scores[f"{kind}_bleu"] = (
+            None
+            if ref is None
+            else sentence_bleu(by_kind.get(kind, ""), ref, smoothing=SENTENCE_SMOOTHING).score
+        )
+    return scores
+
+
+def select_samples(samples: list[dict[str, Any]], limit: int | None) -> list[dict[str, Any]]:
+    """All samples, or the first ``limit`` in a fixed hash order (spread over videos, same for every model)."""
+    if limit is None or limit >= len(samples):
+        return samples
+    if limit < 1:
+        raise TvauError(f"--limit must be at least 1, not {limit}", field="limit")
+    ordered = sorted(samples, key=lambda s: sha256_bytes(s["sample_id"].encode()))
+    return sorted(ordered[:limit], key=lambda s: s["sample_id"])
+
+
+def open_rundir(out: Path, manifest: dict[str, Any], *, new_run: bool) -> dict[str, dict[str, Any]]:
+    """Check RUNDIR against this run, archive it on ``new_run``, and return the rows already logged."""
+    out.mkdir(parents=True, exist_ok=True)
+    log, man = out / LOG, out / MANIFEST
+    if man.is_file() or log.is_file():
+        old = read_json(man) if man.is_file() else {}
+        same = (
+            old.get("fingerprint") == manifest["fingerprint"]
+            and old.get("model_hash") == manifest["model_hash"]
+        )
+        if not same:
+            if not new_run:
+                what = (
+                    "another model config"
+                    if old.get("fingerprint") == manifest["fingerprint"]
+                    else "another protocol fingerprint"
+                )
+                raise TvauError(
+                    f"holds a run with {what} (model {old.get('model', {}).get('name')!r}, fingerprint "
+                    f"{str(old.get('fingerprint'))[:12]}; this run: {manifest['model']['name']!r}, "
+                    f"{manifest['fingerprint'][:12]}): refusing to mix them",
+                    path=out,
+                    fix="use another --out, or pass --new-run to archive the old run and start over",
+                )
+            _archive(out, old.get("fingerprint") or "unknown")
+    if not man.is_file():
+        write_json(man, manifest)
+    if not log.is_file():
+        return {}
+    _cut_torn_tail(log)
+    done: dict[str, dict[str, Any]] = {}
+    for line, row in iter_jsonl(log):
+        if row.get("fingerprint") != manifest["fingerprint"]:
+            raise TvauError(
+                "row has another fingerprint than run.json", path=log, line=line, fix="use --new-run"
+            )
+        done[row["sample_id"]] = row
+    return done
+
+
+def load_run(rundir: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """``(run.json, log rows)`` of a run folder (a torn last line is left out)."""
+    rundir = Path(rundir)
+    man = read_json(rundir / MANIFEST)
+    log = rundir / LOG
+    rows = [row for _, row in iter_jsonl(log, tolerate_torn_tail=True)] if log.is_file() else []
+    return man, rows
+
+
+def results_from_log(rundir: str | Path, *, timings: dict[str, Any] | None = None) -> dict[str, Any]:
+    """results.json content recomputed from ``samples.jsonl`` and ``run.json`` alone."""
+    man, rows = load_run(rundir)
+    log = Path(rundir) / LOG
+    if not rows:
+        raise TvauError("no samples logged yet", path=log, fix="run `tvau-bench run` first")
+    results = score_rows(rows)
+    if results["fingerprint"] != man["fingerprint"]:
+        raise TvauError("log rows and run.json disagree on the fingerprint", path=log)
+    proto = man["protocol"]
+    results.update(
+        {
+            "protocol_version": man["protocol_version"],
+            "model": man["model"],
+            "adapter": man["adapter"],
+            "package_version": man.get("package_version", __version__),
+            "git_commit": man.get("git_commit"),
+            "dataset": man["dataset"],
+            "source": man.get("source"),
+            "split": man["split"],
+            "shots": proto["shots"],
+            "history": proto["history"],
+            "max_side": proto["max_side"],
+            "prompt_set": proto["prompt_set"],
+            "generation": proto["generation"],
+            "exemplar": man["exemplar"],
+            "adapter_info": man.get("adapter_info", {}),
+            "n_expected": man["n_expected"],
+            "complete": results["n_samples"] == man["n_expected"],
+            "timings": timings or {},
+        }
+    )
+    return results
+
+
+def git_commit() -> str | None:
+    """The package checkout's commit (``None`` outside a git checkout)."""
+    try:
+        res = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return res.stdout.strip() or None if res.returncode == 0 else None
+
+
+def _execute(fn, items: list, workers: int, sink, *, desc: str) -> None:
+    """Map ``fn`` over ``items`` with ``workers`` threads, handing each result to ``sink`` as it finishes."""
+    bar = progress(total=len(items), desc=desc, unit="sample")
+    try:
+        if workers <= 1:
+            for item in items:
+                sink(fn(item))
+                bar.update(1)
+            return
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = {pool.submit(fn, item) for item in items}
+            error: BaseException | None = None
+            while futures and error is None:
+                finished, futures = wait(futures, return_when=FIRST_EXCEPTION)
+                for fut in finished:
+                    if fut.exception() is not None:
+                        error = error or fut.exception()
+                        continue
+                    sink(fut.result())  # log every finished sample, even when another one failed
+                    bar.update(1)
+            if error is not None:
+                for f in futures:
+                    f.cancel()
+                for f in futures:  # samples already running finish; keep their rows too
+                    if not f.cancelled() and f.exception() is None:
+                        sink(f.result())
+                raise error
+    finally:
+        bar.close()
+
+
+def _record_adapter_info(out: Path, info: dict[str, Any]) -> None:
+    """Keep the backend details (library versions, served model) of the run's first session in run.json."""
+    man = read_json(out / MANIFEST)
+    if "adapter_info" not in man:
+        write_json(out / MANIFEST, {**man, "adapter_info": info})
+
+
+def _append(lock: threading.Lock, log: Path, row: dict[str, Any]) -> None:
+    with lock:
+        append_jsonl(log, row)
+
+
+def _cut_torn_tail(log: Path) -> None:
+    """Drop a last line without its newline (an append cut by a kill), so the next append starts clean."""
+    data = log.read_bytes()
+    if data and not data.endswith(b"\n"):
+        keep = data.rfind(b"\n") + 1
+        with open(log, "r+b") as fh:
+            fh.truncate(keep)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+
+def _archive(out: Path, old_fp: str) -> None:
+    dest = out / "archive" / f"{old_fp[:12]}-{int(time.time())}"
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in (LOG, MANIFEST, RESULTS):
+        if (out / name).exists():
+            os.replace(out / name, dest / name)
