@@ -152,3 +152,43 @@ def test_prompts_are_the_dataset_dialogue_questions():
     dialogue = pytest.importorskip("tvau_bench.annotate.dialogue")
     assert dialogue.PROMPT_SET == "dialogue-v1"
     assert load_prompt_set(dialogue.PROMPT_SET).questions == dialogue.QUESTIONS
+
+
+def _toy(video: str, i: int, abnormal: bool) -> dict:
+    turns = [{"turn": 1, "kind": "yes_no", "question": "q", "answer": "Yes" if abnormal else "No"}]
+    if abnormal:
+        turns += [
+            {"turn": 2, "kind": "target", "question": "q", "answer": "a person"},
+            {"turn": 3, "kind": "trajectory", "question": "q", "answer": "moves left"},
+        ]
+    label = "Yes" if abnormal else "No"
+    return {"sample_id": f"{video}:{i}-{i + 7}", "video_id": video, "label": label, "dialogue": turns}
+
+
+def test_evaluation_set_prefers_train_then_falls_back_to_the_evaluated_split():
+    from tvau_bench.harness.protocol import evaluation_set
+
+    test = [_toy("v1", 0, True), _toy("v1", 10, False), _toy("v2", 0, True), _toy("v3", 0, False)]
+    train = [_toy("t1", 0, True), _toy("t1", 9, False)]
+    scored, ex = evaluation_set({"train": train, "test": test}, "test", 1, 0)
+    assert ex["sample_id"] == "t1:0-7" and scored == test
+    scored0, ex0 = evaluation_set({"train": train, "test": test}, "test", 0, 0)
+    assert ex0 is None and scored0 == test
+
+    # ShanghaiTech: a normal-only train split; the exemplar's whole video leaves the scored set.
+    normal_train = [_toy("t1", 9, False)]
+    for seed in range(4):
+        scored, ex = evaluation_set({"train": normal_train, "test": test}, "test", 1, seed)
+        assert ex["video_id"] in {"v1", "v2"} and ex in test
+        assert all(s["video_id"] != ex["video_id"] for s in scored)
+        assert len(scored) == len(test) - sum(s["video_id"] == ex["video_id"] for s in test)
+
+
+def test_evaluation_set_without_any_abnormal_sample_is_a_clear_error():
+    from tvau_bench.errors import TvauError
+    from tvau_bench.harness.protocol import evaluation_set
+
+    with pytest.raises(TvauError, match="exemplar"):
+        evaluation_set({"test": [_toy("v3", 0, False)]}, "test", 1, 0)
+    with pytest.raises(TvauError, match="no samples in split 'validation'"):
+        evaluation_set({"test": [_toy("v3", 0, False)]}, "validation", 1, 0)

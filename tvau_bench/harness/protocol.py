@@ -74,11 +74,40 @@ def choose_exemplar(train: Sequence[dict[str, Any]], seed: int) -> dict[str, Any
     )
     if not candidates:
         raise TvauError(
-            "the train split has no abnormal sample with a full dialogue to use as the one-shot exemplar",
+            "no abnormal sample with a full dialogue to use as the one-shot exemplar",
             fix="use --shots 0, or a dataset with abnormal train samples",
         )
     digest = sha256_bytes(f"{seed}|{'|'.join(s['sample_id'] for s in candidates)}".encode())
     return candidates[int(digest, 16) % len(candidates)]
+
+
+EXEMPLAR_POOLS = ("train", "validation")
+
+
+def evaluation_set(
+    samples_by_split: dict[str, list[dict[str, Any]]], split: str, shots: int, seed: int
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """The samples a run scores, and its one-shot exemplar (``None`` at zero shots).
+
+    The exemplar comes from the train split, else validation. A source whose training data is normal-only
+    (ShanghaiTech) has no abnormal train clip: the exemplar is then drawn from the evaluated split itself and
+    every sample of its video leaves the scored set, identically for every model (both enter the fingerprint).
+    """
+    samples = list(samples_by_split.get(split) or [])
+    if not samples:
+        have = sorted(k for k, v in samples_by_split.items() if v)
+        raise TvauError(f"no samples in split {split!r}", fix=f"use one of {have}")
+    if not shots:
+        return samples, None
+    for pool in (*EXEMPLAR_POOLS, split):
+        try:
+            exemplar = choose_exemplar(samples_by_split.get(pool) or [], seed)
+        except TvauError:
+            continue
+        if pool == split:
+            samples = [s for s in samples if s["video_id"] != exemplar["video_id"]]
+        return samples, exemplar
+    return samples, choose_exemplar([], seed)  # raises the no-exemplar error
 
 
 def fingerprint(

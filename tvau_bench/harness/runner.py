@@ -39,7 +39,7 @@ from .messages import (
     turn_kinds,
 )
 from .model_config import ModelConfig
-from .protocol import PROTOCOL_VERSION, Protocol, choose_exemplar, fingerprint
+from .protocol import PROTOCOL_VERSION, Protocol, evaluation_set, fingerprint
 from .scoring import SENTENCE_SMOOTHING, score_rows
 
 LOG, MANIFEST, RESULTS = "samples.jsonl", "run.json", "results.json"
@@ -79,8 +79,7 @@ def run(
         exemplar_seed=opts.exemplar_seed,
         generation=config.generation,
     )
-    samples = data.split(opts.split)
-    exemplar = choose_exemplar(data.split("train"), opts.exemplar_seed) if protocol.shots else None
+    samples, exemplar = evaluation_set(data.samples, opts.split, protocol.shots, opts.exemplar_seed)
     fp = fingerprint(protocol, samples, exemplar)
     selected = select_samples(samples, opts.limit)
     adapter = adapter or make_adapter(config)

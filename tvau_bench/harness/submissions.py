@@ -120,7 +120,11 @@ def submit(
     from .runner import run
 
     data = load_benchmark(opts.dataset)
-    ids = [s["sample_id"] for s in data.split(opts.split)]
+    from .protocol import evaluation_set
+
+    shots = 1 if opts.shots is None else opts.shots
+    scored, _ = evaluation_set(data.samples, opts.split, shots, opts.exemplar_seed)
+    ids = [s["sample_id"] for s in scored]
     submission = load_submission(predictions, ids, allow_missing=allow_missing)
     # The answers' hash is part of the model identity: resubmitting other answers into the same folder
     # refuses to mix them with the logged ones (unless --new-run).
@@ -129,7 +133,7 @@ def submit(
             "name": name,
             "adapter": "replay",
             "hf_id": None,
-            "shots": 1 if opts.shots is None else opts.shots,
+            "shots": shots,
             "adapter_args": {"answers_sha256": sha256_json(submission.answers)},
         }
     )

@@ -29,6 +29,7 @@ import jsonschema
 from .. import __version__
 from .._io import canonical_json, iter_jsonl, read_json, sha256_bytes, sha256_file, write_json
 from ..errors import TvauError
+from ..harness.protocol import evaluation_set
 
 LOG, MANIFEST, RESULTS, EVIDENCE = "samples.jsonl", "run.json", "results.json", "evidence.json"
 FAMILIES = {"shanghaitech": "ST", "ubnormal": "UB"}
@@ -202,7 +203,11 @@ def validate_run(rundir: str | Path, data: Any) -> dict[str, Any]:
             fix="rerun the model with this package version",
         )
     rows = read_log(log, manifest["fingerprint"])
-    samples = {s["sample_id"]: s for s in data.split(manifest["split"])}
+    proto = manifest.get("protocol") or {}
+    scored, _ = evaluation_set(
+        data.samples, manifest["split"], proto.get("shots", 0), proto.get("exemplar_seed", 0)
+    )
+    samples = {s["sample_id"]: s for s in scored}
     _check_complete(log, rows, samples)
     _check_fingerprint(rundir, manifest, data)
     prompts = manifest["prompts"]
@@ -287,7 +292,7 @@ def _check_complete(log: Path, rows: list[tuple[int, dict[str, Any]]], samples: 
 
 def _check_fingerprint(rundir: Path, manifest: dict[str, Any], data: Any) -> None:
     """Recompute the fingerprint from this package's prompts and protocol code, the dataset and the settings."""
-    from ..harness.protocol import Protocol, choose_exemplar, fingerprint
+    from ..harness.protocol import Protocol, fingerprint
 
     proto = manifest["protocol"]
     try:
@@ -309,8 +314,8 @@ def _check_fingerprint(rundir: Path, manifest: dict[str, Any], data: Any) -> Non
             field="prompts",
             fix="rerun",
         )
-    exemplar = choose_exemplar(data.split("train"), protocol.exemplar_seed) if protocol.shots else None
-    want = fingerprint(protocol, data.split(protocol.split), exemplar)
+    scored, exemplar = evaluation_set(data.samples, protocol.split, protocol.shots, protocol.exemplar_seed)
+    want = fingerprint(protocol, scored, exemplar)
     if want != manifest["fingerprint"]:
         raise TvauError(
             f"fingerprint {manifest['fingerprint'][:12]} does not match {want[:12]}, the protocol fingerprint "
