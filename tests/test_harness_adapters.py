@@ -237,3 +237,29 @@ def test_vllm_adapter_is_import_guarded_and_sends_openai_messages(bench, tmp_pat
     assert conversations[0][0]["content"][1]["image_url"]["url"].startswith("data:image/png;base64,")
     assert [m["role"] for m in conversations[0]] == [m["role"] for m in calls[0][2]]
     assert len(to_openai_messages([])) == 0
+
+
+def test_majority_falls_back_to_the_exemplar_when_train_is_normal_only(tmp_path):
+    """ShanghaiTech: no abnormal train clip, so target/trajectory answers come from the one-shot exemplar."""
+    from tvau_bench.errors import TvauError
+    from tvau_bench.harness.dataset import BenchmarkData
+
+    def sample(sid: str, label: str, target: str = "", trajectory: str = "") -> dict:
+        turns = [{"turn": 1, "kind": "yes_no", "question": "q", "answer": label}]
+        if label == "Yes":
+            turns += [
+                {"turn": 2, "kind": "target", "question": "q", "answer": target},
+                {"turn": 3, "kind": "trajectory", "question": "q", "answer": trajectory},
+            ]
+        return {"sample_id": sid, "video_id": sid.split(":")[0], "label": label, "dialogue": turns}
+
+    train = [sample("n1:0-7", "No"), sample("n2:0-7", "No")]
+    test = [sample("a1:0-7:1", "Yes", "a red person", "moves left"), sample("n3:0-7", "No")]
+    data = BenchmarkData(name="st", samples={"train": train, "test": test}, videos={})
+    config = load_model_config(write_model(tmp_path / "maj.yaml", "maj", "majority"))
+    adapter = make_adapter(config)
+    with pytest.raises(TvauError, match="no answers for"):
+        adapter.prepare(data, split="test")
+    adapter.exemplar = test[0]
+    adapter.prepare(data, split="test")
+    assert adapter.answers == {"yes_no": "No", "target": "a red person", "trajectory": "moves left"}

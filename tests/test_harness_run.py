@@ -184,3 +184,17 @@ def test_score_warns_about_an_edited_log(bench, tmp_path, capsys):
     assert (
         json.loads(captured.out)["yes_no_accuracy"] != read_json(tmp_path / "results.json")["yes_no_accuracy"]
     )
+
+
+def test_adapter_arg_overrides_parse_yaml_scalars_and_reject_malformed():
+    from tvau_bench.errors import TvauError
+    from tvau_bench.harness.cli import parse_adapter_args
+
+    assert parse_adapter_args(["ckpt=models/ahd", "max_concurrency=4", "flag=true", "empty="]) == {
+        "ckpt": "models/ahd",
+        "max_concurrency": 4,
+        "flag": True,
+        "empty": "",
+    }
+    with pytest.raises(TvauError, match="KEY=VALUE"):
+        parse_adapter_args(["novalue"])

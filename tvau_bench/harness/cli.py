@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
+from ..errors import TvauError
 from .frames import DEFAULT_MAX_SIDE
 
 
@@ -18,6 +21,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--video-root", type=Path, help="root of the source dataset (frames are decoded from it)")
     p.add_argument(
         "--limit", type=int, help="only the first N samples (fixed hash order, same for every model)"
+    )
+    p.add_argument(
+        "--adapter-arg",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set one of the model config's adapter_args (repeatable), e.g. ckpt=models/ahd",
     )
     p.set_defaults(func=_run)
 
@@ -74,7 +84,10 @@ def _run(args: argparse.Namespace) -> int:
     from .model_config import load_model_config
     from .runner import run
 
-    results = run(load_model_config(args.model), _options(args))
+    config = load_model_config(args.model)
+    overrides = parse_adapter_args(args.adapter_arg)
+    config = dataclasses.replace(config, adapter_args={**config.adapter_args, **overrides})
+    results = run(config, _options(args))
     _summary(results, args.out)
     return 0
 
@@ -117,3 +130,18 @@ def _summary(results: dict, out: Path) -> None:
         f"Yes/No {fmt(results['yes_no_accuracy'])}%  Target BLEU-4 {fmt(results['target_bleu4'])}  "
         f"Trajectory BLEU-4 {fmt(results['trajectory_bleu4'])}  (unknown {results['unknown_rate']:.1%}) -> {out}"
     )
+
+
+def parse_adapter_args(items: list[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` strings to a dict; values are YAML scalars (``8`` is an int, ``true`` a bool)."""
+    import yaml
+
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise TvauError(
+                f"--adapter-arg {item!r} is not KEY=VALUE", fix="write e.g. --adapter-arg ckpt=DIR"
+            )
+        out[key.strip()] = yaml.safe_load(value) if value.strip() else ""
+    return out

@@ -113,6 +113,7 @@ def run(
             )
         reader = FrameReader(root, data.videos, opts.max_side)
         reader.plan((s["video_id"], s["frame_indices"]) for s in pending)
+    adapter.exemplar = exemplar
     adapter.prepare(data, split=opts.split, source_root=root)
     _record_adapter_info(out, adapter.describe())
     prefix: list[Message] = []

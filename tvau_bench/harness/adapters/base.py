@@ -42,6 +42,8 @@ class Adapter:
     def __init__(self, config: ModelConfig) -> None:
         self.config = config
         self.generation = dict(config.generation)
+        # The run's one-shot exemplar sample (None at zero shots), set by the runner before prepare().
+        self.exemplar: dict[str, Any] | None = None
 
     def prepare(self, data: BenchmarkData, *, split: str, source_root: Path | None = None) -> None:
         """Called once before the first sample of ``split`` (offline baselines read the train split here)."""

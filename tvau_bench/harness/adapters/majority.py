@@ -35,12 +35,15 @@ class MajorityAdapter(Adapter):
         self.answers: dict[str, str] = {}
 
     def prepare(self, data: BenchmarkData, *, split: str, source_root: Path | None = None) -> None:
-        self.answers = majority_answers(data.split(self.train_split))
+        # A normal-only train split (ShanghaiTech) has no target/trajectory answers: those turns fall back to
+        # the one-shot exemplar's, the one labelled abnormal clip that every model is shown.
+        fallback = majority_answers([self.exemplar]) if self.exemplar else {}
+        self.answers = {**fallback, **majority_answers(data.samples.get(self.train_split) or [])}
         missing = {"yes_no", "target", "trajectory"} - set(self.answers)
         if missing:
             raise TvauError(
                 f"the {self.train_split!r} split has no answers for {sorted(missing)}",
-                fix="use a dataset whose train split has abnormal samples",
+                fix="use a dataset whose train split has abnormal samples, or one shot (the exemplar's answers)",
             )
 
     def generate(self, messages: Sequence[Message], ctx: SampleContext) -> str:
