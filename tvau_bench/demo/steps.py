@@ -33,7 +33,9 @@ class StepResult:
     reused: bool
 
 
-def run_steps(steps: Sequence[Step], marker_dir: Path, *, log: Callable[[str], None] = print) -> list[StepResult]:
+def run_steps(
+    steps: Sequence[Step], marker_dir: Path, *, log: Callable[[str], None] = print
+) -> list[StepResult]:
     """Run ``steps`` in order, skipping those whose marker exists; a marker is written only after success."""
     marker_dir.mkdir(parents=True, exist_ok=True)
     results = []
@@ -62,13 +64,17 @@ def cli(argv: Sequence[str], *, capture_json: bool = False) -> Any:
     with contextlib.redirect_stdout(out) if capture_json else contextlib.nullcontext():
         code = main(list(argv))
     if code != 0:
-        raise TvauError(f"`tvau-bench {' '.join(map(str, argv))}` failed with exit code {code}",
-                        fix="see the message above; rerun `tvau-bench demo` to resume")
+        raise TvauError(
+            f"`tvau-bench {' '.join(map(str, argv))}` failed with exit code {code}",
+            fix="see the message above; rerun `tvau-bench demo` to resume",
+        )
     if capture_json:
         text = out.getvalue()
         start = text.find("{")
         try:
             return json.loads(text[start:])
         except json.JSONDecodeError:
-            raise TvauError(f"`tvau-bench {' '.join(map(str, argv))}` printed no JSON: {text[:200]!r}") from None
+            raise TvauError(
+                f"`tvau-bench {' '.join(map(str, argv))}` printed no JSON: {text[:200]!r}"
+            ) from None
     return None

@@ -1,0 +1,26 @@
+"""``tvau-bench demo``: the main job."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``demo`` command."""
+    p = sub.add_parser(
+        "demo", help="the whole system end to end on the embedded synthetic default (resumable)"
+    )
+    p.add_argument("--out", type=Path, default=Path("demo_out"), help="output folder (rerun to resume)")
+    p.add_argument("--seed", type=int, default=0, help="synthetic scene seed")
+    p.add_argument("--ahd-minutes", type=float, default=4.0, help="AHD training budget in minutes")
+    p.set_defaults(func=_demo)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .pipeline import run_demo
+    from .summary import print_summary
+
+    results = run_demo(args.out, seed=args.seed, ahd_minutes=args.ahd_minutes)
+    print_summary(args.out, results)
+    return 0
