@@ -13,7 +13,8 @@ from loopback_openai import LoopbackServer, Reply, user_text
 
 from tvau_bench.annotate.asker import Asker
 from tvau_bench.annotate.backends.base import Request
-from tvau_bench.annotate.backends.openai_backend import OpenAIBackend, parse_answer
+from tvau_bench.annotate.backends.chat import parse_answer
+from tvau_bench.annotate.backends.openai_backend import OpenAIBackend
 from tvau_bench.annotate.cache import RequestCache
 from tvau_bench.annotate.recipe import BackendConfig
 

@@ -75,6 +75,21 @@ def frame_indices(start: int, end: int, n: int) -> list[int]:
     return uniform_from(list(range(start, end + 1)), n)
 
 
+def _clip_fields(
+    video_id: str, split: str, clip: tuple[int, int], frames_per_sample: int, object_id: int | None = None
+) -> dict:
+    """The fields every sample starts with: its id, video, split, clip and fixed frames."""
+    s, e = clip
+    return {
+        "sample_id": sample_id(video_id, s, e, object_id),
+        "video_id": video_id,
+        "split": split,
+        "start_frame": s,
+        "end_frame": e,
+        "frame_indices": frame_indices(s, e, frames_per_sample),
+    }
+
+
 def abnormal_sample(
     video_id: str,
     split: str,
@@ -85,14 +100,8 @@ def abnormal_sample(
     frames_per_sample: int,
 ) -> dict:
     """One "Yes" sample with its three turns."""
-    s, e = clip
     return {
-        "sample_id": sample_id(video_id, s, e, object_id),
-        "video_id": video_id,
-        "split": split,
-        "start_frame": s,
-        "end_frame": e,
-        "frame_indices": frame_indices(s, e, frames_per_sample),
+        **_clip_fields(video_id, split, clip, frames_per_sample, object_id),
         "label": "Yes",
         "target_id": f"{video_id}:{object_id}",
         "dialogue": [
@@ -105,14 +114,8 @@ def abnormal_sample(
 
 def normal_sample(video_id: str, split: str, clip: tuple[int, int], frames_per_sample: int) -> dict:
     """One "No" sample with its single turn."""
-    s, e = clip
     return {
-        "sample_id": sample_id(video_id, s, e),
-        "video_id": video_id,
-        "split": split,
-        "start_frame": s,
-        "end_frame": e,
-        "frame_indices": frame_indices(s, e, frames_per_sample),
+        **_clip_fields(video_id, split, clip, frames_per_sample),
         "label": "No",
         "target_id": None,
         "dialogue": [{"turn": 1, "kind": "yes_no", "question": YES_NO_QUESTION, "answer": "No"}],

@@ -8,9 +8,9 @@ import numpy as np
 from .backends.base import Request, Response
 from .backends.geometric import FrameEvidence
 from .recipe import Recipe
-from .timelines import Observation
+from .timelines import Observation, answer_observation
 from .views import encode_jpeg, marked_frame, resize_max
-from .vocab import STAGE1_SCHEMA, normalise_category
+from .vocab import STAGE1_SCHEMA
 
 
 def build_request(
@@ -74,19 +74,7 @@ def observations(
                 }
             )
             continue
-        out[oid] = Observation(
-            frame=frame_index,
-            stage="stage1",
-            category=normalise_category(t["category"]),
-            top=t["top_colour"],
-            bottom=t["bottom_colour"],
-            body=t["body_colour"],
-            upper_clothing=t["upper_clothing"],
-            lower_clothing=t["lower_clothing"],
-            carried=tuple(t["carried_objects"]),
-            position=t["position"],
-            action=t["action"].strip().lower(),
-        )
+        out[oid] = answer_observation(t, frame=frame_index, stage="stage1", position=t["position"])
     missing = sorted(asked - set(out))
     if missing:
         problems.append(

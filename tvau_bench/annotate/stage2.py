@@ -10,9 +10,9 @@ import numpy as np
 from .backends.base import Request, Response
 from .backends.geometric import TargetEvidence
 from .recipe import Recipe
-from .timelines import GeoTrack, Observation
+from .timelines import GeoTrack, Observation, answer_observation
 from .views import encode_jpeg, resize_max, target_view, track_view
-from .vocab import STAGE2_SCHEMA, normalise_category
+from .vocab import STAGE2_SCHEMA
 
 
 def build_request(
@@ -30,32 +30,13 @@ def build_request(
 ) -> Request:
     """The stage-2 request of one target; ``frames``/``masks`` map frame index → image / this target's mask."""
     s2 = recipe.stage2
+    # Both kinds of view suppress the background and outline the target alike.
+    style = {"mode": s2.background, "darken": s2.darken, "blur_px": s2.blur_px, "outline": s2.outline}
     crops = [
-        target_view(
-            frames[f],
-            masks[f],
-            margin=s2.margin,
-            side=s2.crop_side,
-            mode=s2.background,
-            darken=s2.darken,
-            blur_px=s2.blur_px,
-            outline=s2.outline,
-        )
-        for f in crop_frames
+        target_view(frames[f], masks[f], margin=s2.margin, side=s2.crop_side, **style) for f in crop_frames
     ]
     tracks = [
-        resize_max(
-            track_view(
-                frames[f],
-                masks[f],
-                mode=s2.background,
-                darken=s2.darken,
-                blur_px=s2.blur_px,
-                outline=s2.outline,
-            ),
-            recipe.images.max_side,
-        )
-        for f in track_frames
+        resize_max(track_view(frames[f], masks[f], **style), recipe.images.max_side) for f in track_frames
     ]
     any_frame = frames[(crop_frames or track_frames)[0]]
     h, w = any_frame.shape[:2]
@@ -96,17 +77,4 @@ def observation(resp: Response) -> Observation | None:
     """The appearance part of a stage-2 (or re-ask) answer as an observation (``frame`` = -1)."""
     if not resp.ok:
         return None
-    a = resp.answer
-    return Observation(
-        frame=-1,
-        stage="stage2",
-        category=normalise_category(a["category"]),
-        top=a["top_colour"],
-        bottom=a["bottom_colour"],
-        body=a["body_colour"],
-        upper_clothing=a["upper_clothing"],
-        lower_clothing=a["lower_clothing"],
-        carried=tuple(a["carried_objects"]),
-        position=None,
-        action=a["action"].strip().lower(),
-    )
+    return answer_observation(resp.answer, frame=-1, stage="stage2", position=None)

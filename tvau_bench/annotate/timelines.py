@@ -11,6 +11,7 @@ import numpy as np
 
 from ..sources.base import SourceVideo
 from ..sources.masks import mask_box, rle_encode
+from .vocab import normalise_category
 
 
 @dataclass
@@ -109,6 +110,23 @@ class Observation:
     carried: tuple[str, ...]
     position: str | None
     action: str
+
+
+def answer_observation(answer: dict, *, frame: int, stage: str, position: str | None) -> Observation:
+    """The observation of one schema-valid target description (a stage-1 target or a stage-2 answer)."""
+    return Observation(
+        frame=frame,
+        stage=stage,
+        category=normalise_category(answer["category"]),
+        top=answer["top_colour"],
+        bottom=answer["bottom_colour"],
+        body=answer["body_colour"],
+        upper_clothing=answer["upper_clothing"],
+        lower_clothing=answer["lower_clothing"],
+        carried=tuple(answer["carried_objects"]),
+        position=position,
+        action=answer["action"].strip().lower(),
+    )
 
 
 ATTRIBUTES = ("category", "top", "bottom", "body")

@@ -79,6 +79,19 @@ def _check_decodable(path: Path, expected: int, problems: list[str]) -> None:
         )
 
 
+def _frame_count(video, problems: list[str], *, deep: bool) -> int | None:
+    """The video file's frame count (``deep``: also checked by decoding); ``None`` with the problem recorded
+    when it cannot be read."""
+    try:
+        n = video.num_frames
+    except TvauError as exc:
+        problems.append(str(exc))
+        return None
+    if deep:
+        _check_decodable(Path(video.root) / video.video_path, n, problems)
+    return n
+
+
 def report_ubnormal(src, *, deep: bool = False) -> SourceReport:
     """Counts per split (videos on disk, frames, abnormal frames, anomalies = tracks rows, regions = abnormal
     object-frames from the tracks rows) and every layout problem."""
@@ -152,14 +165,9 @@ def scene_folder_ok(name: str, scene_folder) -> bool:
 
 
 def _check_ubnormal_video(video, counts: dict[str, int], problems: list[str], *, deep: bool) -> None:
-    path = Path(video.root) / video.video_path
-    try:
-        n = video.num_frames
-    except TvauError as exc:
-        problems.append(str(exc))
+    n = _frame_count(video, problems, deep=deep)
+    if n is None:
         return
-    if deep:
-        _check_decodable(path, n, problems)
     if not video.ann_dir.is_dir():
         problems.append(f"{video.ann_dir}: annotation folder missing (fix: extract the video's _annotations)")
     else:
@@ -207,14 +215,9 @@ def report_shanghaitech(src, *, deep: bool = False) -> SourceReport:
     if train_ids:
         counts = _zero()
         for vid in progress(train_ids, desc="checking train", unit="video"):
-            video = src.video(vid)
-            try:
-                n = video.num_frames
-            except TvauError as exc:
-                rep.problems.append(str(exc))
+            n = _frame_count(src.video(vid), rep.problems, deep=deep)
+            if n is None:
                 continue
-            if deep:
-                _check_decodable(root / video.video_path, n, rep.problems)
             counts["videos"] += 1
             counts["frames"] += n
         rep.counts["train"] = counts

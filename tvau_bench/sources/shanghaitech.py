@@ -48,7 +48,8 @@ from .._io import atomic_write_bytes
 from ..errors import TvauError
 from . import video as vio
 from .base import Box, Interval, LayoutReport, SourceObject, TrackRow
-from .masks import connected_components, mask_box, reference_box
+from .masks import connected_components, mask_box
+from .scan import box_table, reference_track_rows, table_boxes
 from .ubnormal import check_split, merge_intervals
 
 FPS = 25.0
@@ -193,23 +194,33 @@ def link_targets(masks: Iterable[np.ndarray]) -> list[dict[int, list[int]]]:
 # ---------------------------------------------------------------------------------------------- reader
 
 
-class ShanghaiTechTestVideo:
-    """A test video: a folder of frames with frame labels and pixel masks."""
+class _ShanghaiTechVideo:
+    """What test and training videos share: identity, scene and where the video lies under the root."""
 
     source = "shanghaitech"
-    split = "test"
+    path_template: str  # video_path from the video id
 
     def __init__(self, root: Path, video_id: str) -> None:
         self.root = root
         self.video_id = video_id
         self.scene = video_id.split("_")[0]
-        self.video_path = f"testing/frames/{video_id}"
+        self.video_path = self.path_template.format(video_id)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.video_id!r})"
+
+
+class ShanghaiTechTestVideo(_ShanghaiTechVideo):
+    """A test video: a folder of frames with frame labels and pixel masks."""
+
+    split = "test"
+    path_template = "testing/frames/{}"
+
+    def __init__(self, root: Path, video_id: str) -> None:
+        super().__init__(root, video_id)
         self.frame_mask_path = root / "testing" / "test_frame_mask" / f"{video_id}.npy"
         self.pixel_mask_path = root / "testing" / "test_pixel_mask" / f"{video_id}.npy"
         self.mask_layout: str | None = None  # "THW" or "HWT" once the pixel masks were opened
-
-    def __repr__(self) -> str:
-        return f"ShanghaiTechTestVideo({self.video_id!r})"
 
     @cached_property
     def frame_paths(self) -> list[Path]:
@@ -300,12 +311,10 @@ class ShanghaiTechTestVideo:
         return link_targets(self.pixel_mask(f) for f in range(self.num_frames))
 
     @cached_property
-    def _boxes(self) -> list[dict[int, Box]]:
-        out: list[dict[int, Box]] = [{} for _ in self._links]
-        for frame in sorted({f for t in self._links for f in t}):
-            for tid, m in self.object_masks(frame).items():
-                out[tid - 1][frame] = mask_box(m)
-        return out
+    def _boxes(self) -> dict[int, np.ndarray]:
+        """``{target_id: int32 rows (frame, x0, y0, x1, y1)}`` over the frames any target is in."""
+        frames = sorted({f for t in self._links for f in t})
+        return box_table(frames, lambda f: {tid: mask_box(m) for tid, m in self.object_masks(f).items()})
 
     def objects(self) -> list[SourceObject]:
         return [
@@ -333,61 +342,27 @@ class ShanghaiTechTestVideo:
         return out
 
     def object_boxes(self, object_id: int) -> dict[int, Box]:
-        if not 1 <= object_id <= len(self._links):
-            return {}
-        return dict(self._boxes[object_id - 1])
+        return table_boxes(self._boxes, object_id)
 
     def reference_tracks(self) -> list[TrackRow]:
         """One track per target (ids 0..K-1 in target order), boxes as the UBnormal reference script draws
         them: the largest contour's ``(x, y, x + w, y + h)``."""
-        rows = []
-        per_frame: dict[int, dict[int, np.ndarray]] = {}
-        for frame in sorted({f for t in self._links for f in t}):
-            per_frame[frame] = {tid: reference_box(m) for tid, m in self.object_masks(frame).items()}
-        for tid, frames in enumerate(self._links, start=1):
-            for frame in sorted(frames):
-                box = per_frame[frame][tid]
-                rows.append(TrackRow(tid - 1, frame, *box))
+        tracks = [(tid, sorted(frames)) for tid, frames in enumerate(self._links, start=1)]
+        rows, skipped = reference_track_rows(tracks, lambda frame, _ids: self.object_masks(frame))
+        # A linked target has a non-empty mask in every frame it is in, so nothing can be skipped.
+        assert not skipped, skipped
         return rows
 
 
-class ShanghaiTechTrainVideo:
+class ShanghaiTechTrainVideo(_ShanghaiTechVideo, vio.VideoFileMixin):
     """A training video (``training/videos/*.avi``): normal events only, no objects."""
 
-    source = "shanghaitech"
     split = "train"
-
-    def __init__(self, root: Path, video_id: str) -> None:
-        self.root = root
-        self.video_id = video_id
-        self.scene = video_id.split("_")[0]
-        self.video_path = f"training/videos/{video_id}.avi"
-
-    def __repr__(self) -> str:
-        return f"ShanghaiTechTrainVideo({self.video_id!r})"
-
-    @cached_property
-    def _probe(self) -> tuple[int, float, int, int]:
-        return vio.probe(self.root / self.video_path)
-
-    @property
-    def num_frames(self) -> int:
-        return self._probe[0]
+    path_template = "training/videos/{}.avi"
 
     @property
     def fps(self) -> float:
-        return self._probe[1] or FPS
-
-    @property
-    def width(self) -> int:
-        return self._probe[2]
-
-    @property
-    def height(self) -> int:
-        return self._probe[3]
-
-    def frames(self, indices: Sequence[int] | None = None) -> Iterator[np.ndarray]:
-        return vio.iter_frames(self.root / self.video_path, indices)
+        return self._probe[1] or FPS  # the release gives no fps; a container without one gets the usual 25
 
     def frame_labels(self) -> np.ndarray:
         return np.zeros(self.num_frames, dtype=np.uint8)

@@ -20,7 +20,7 @@ import collections
 import pickle
 import re
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from functools import cached_property
 from pathlib import Path
 
@@ -31,8 +31,9 @@ from .._io import atomic_write_bytes, atomic_write_text
 from ..errors import TvauError, TvauWarning
 from . import video as vio
 from .base import SPLITS, Box, Interval, LayoutReport, SourceObject, TrackRow
-from .masks import mask_box, reference_box
+from .masks import mask_box
 from .pickle_safe import load_restricted
+from .scan import box_table, reference_track_rows, table_boxes
 
 SHIPPED_META = Path(__file__).with_name("ubnormal_meta")
 SPLIT_FILE_NAMES = {"train": "training", "validation": "validation", "test": "test"}
@@ -46,7 +47,7 @@ _NAME_RE = re.compile(r"^(abnormal|normal)_scene_(\d+)_[A-Za-z0-9_]+$")
 # ---------------------------------------------------------------------------------------------- reader
 
 
-class UBnormalVideo:
+class UBnormalVideo(vio.VideoFileMixin):
     """One UBnormal video: metadata from OpenCV, labels from its tracks file, objects from its id maps."""
 
     source = "ubnormal"
@@ -65,29 +66,7 @@ class UBnormalVideo:
     def __repr__(self) -> str:
         return f"UBnormalVideo({self.video_id!r}, split={self.split!r})"
 
-    # --- metadata -------------------------------------------------------------------------------
-    @cached_property
-    def _probe(self) -> tuple[int, float, int, int]:
-        return vio.probe(self.root / self.video_path)
-
-    @property
-    def num_frames(self) -> int:
-        return self._probe[0]
-
-    @property
-    def fps(self) -> float:
-        return self._probe[1]
-
-    @property
-    def width(self) -> int:
-        return self._probe[2]
-
-    @property
-    def height(self) -> int:
-        return self._probe[3]
-
-    def frames(self, indices: Sequence[int] | None = None) -> Iterator[np.ndarray]:
-        return vio.iter_frames(self.root / self.video_path, indices)
+    # metadata and frames (num_frames, fps, width, height, frames): VideoFileMixin, from the mp4
 
     # --- id maps ----------------------------------------------------------------------------------
     def map_path(self, frame: int) -> Path:
@@ -158,16 +137,11 @@ class UBnormalVideo:
     def _boxes(self) -> dict[int, np.ndarray]:
         """One pass over all id maps: ``{object_id: int32 array of rows (frame, x0, y0, x1, y1)}``.
 
-        This is the per-video cache; numpy rows keep it at 20 bytes per object-frame (a full real video
-        costs tens of kB), so a source can hold it for every video it has touched.
+        This is the per-video cache (a full real video costs tens of kB).
         """
-        rows: dict[int, list[tuple[int, ...]]] = collections.defaultdict(list)
-        for frame in range(self.num_frames):
-            if not self.map_path(frame).is_file():
-                continue  # reported by report(); objects still come from the maps that exist
-            for oid, box in map_boxes(self.id_map(frame)).items():
-                rows[oid].append((frame, *box))
-        return {oid: np.asarray(r, dtype=np.int32).reshape(-1, 5) for oid, r in rows.items()}
+        # Missing maps are reported by report(); objects still come from the maps that exist.
+        frames = [f for f in range(self.num_frames) if self.map_path(f).is_file()]
+        return box_table(frames, lambda frame: map_boxes(self.id_map(frame)))
 
     def objects(self) -> list[SourceObject]:
         per_obj: dict[int, list[Interval]] = collections.defaultdict(list)
@@ -199,31 +173,20 @@ class UBnormalVideo:
         return {oid: m == oid for oid in present_ids(m)}
 
     def object_boxes(self, object_id: int) -> dict[int, Box]:
-        rows = self._boxes.get(object_id)
-        return {} if rows is None else {int(r[0]): (int(r[1]), int(r[2]), int(r[3]), int(r[4])) for r in rows}
+        return table_boxes(self._boxes, object_id)
 
     def reference_tracks(self) -> list[TrackRow]:
         """Tracks as ``create_tracks_for_tbdc_rbdc.py`` writes them; frames where the object is absent are
         skipped (the script would crash) and counted in ``reference_skipped`` with one warning."""
         rows = sorted(self.track_rows, key=lambda r: r[0])  # stable: equal ids keep file order
-        wanted: dict[int, set[int]] = collections.defaultdict(set)  # frame -> object ids; each map read once
-        for oid, start, end in rows:
-            for frame in range(start, end + 1):
-                wanted[frame].add(oid)
-        boxes: dict[tuple[int, int], tuple[int, int, int, int] | None] = {}
-        for frame in sorted(wanted):
-            m = self.id_map(frame) if self.map_path(frame).is_file() else None
-            for oid in wanted[frame]:
-                boxes[frame, oid] = None if m is None else reference_box(m == oid)
-        out: list[TrackRow] = []
-        skipped: list[tuple[int, int]] = []
-        for track_id, (oid, start, end) in enumerate(rows):
-            for frame in range(start, end + 1):
-                box = boxes[frame, oid]
-                if box is None:
-                    skipped.append((oid, frame))
-                    continue
-                out.append(TrackRow(track_id, frame, *box))
+
+        def masks_at(frame: int, oids) -> dict[int, np.ndarray]:
+            if not self.map_path(frame).is_file():
+                return {}  # every object of the frame is skipped
+            m = self.id_map(frame)
+            return {oid: m == oid for oid in oids}
+
+        out, skipped = reference_track_rows([(oid, range(s, e + 1)) for oid, s, e in rows], masks_at)
         self.reference_skipped = len(skipped)
         if skipped:
             oid, frame = skipped[0]

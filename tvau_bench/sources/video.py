@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Iterator, Sequence
+from functools import cached_property
 from pathlib import Path
 
 import cv2
@@ -51,6 +52,40 @@ def probe(path: str | Path) -> tuple[int, float, int, int]:
             fix="re-download or re-extract the file",
         )
     return n, fps, w, h
+
+
+class VideoFileMixin:
+    """Metadata and frames of a reader's video held in one file at ``root / video_path``.
+
+    Probed once (OpenCV's counts, as the reference scripts use them); a class may override ``fps`` (e.g. to
+    give a default where the container reports none).
+    """
+
+    root: Path
+    video_path: str
+
+    @cached_property
+    def _probe(self) -> tuple[int, float, int, int]:
+        return probe(self.root / self.video_path)
+
+    @property
+    def num_frames(self) -> int:
+        return self._probe[0]
+
+    @property
+    def fps(self) -> float:
+        return self._probe[1]
+
+    @property
+    def width(self) -> int:
+        return self._probe[2]
+
+    @property
+    def height(self) -> int:
+        return self._probe[3]
+
+    def frames(self, indices: Sequence[int] | None = None) -> Iterator[np.ndarray]:
+        return iter_frames(self.root / self.video_path, indices)
 
 
 def count_decodable(path: str | Path) -> int:

@@ -22,6 +22,7 @@ import numpy as np
 from ..colours import body_bands, dominant_colour, erode, name_pixels
 from ..motion import Motion, MotionParams, analyse
 from ..recipe import ColourConfig
+from ..timelines import majority
 from ..vocab import PERSON_LIKE, normalise_category, position_of
 from .base import Backend, Request, Response, answer_error
 
@@ -56,14 +57,20 @@ class TargetEvidence:
     extra: dict = field(default_factory=dict)
 
 
-def shape_category(masks: Sequence[np.ndarray]) -> str:
-    """Category from the median aspect ratio of the masks: wide → car, squarish → bicycle, tall → person."""
+def _aspect_ratios(masks: Sequence[np.ndarray]) -> list[float]:
+    """Height / width of each non-empty mask's extent."""
     ratios = []
     for m in masks:
         rows = np.flatnonzero(np.asarray(m).any(axis=1))
         cols = np.flatnonzero(np.asarray(m).any(axis=0))
         if rows.size and cols.size:
             ratios.append((rows[-1] - rows[0] + 1) / (cols[-1] - cols[0] + 1))
+    return ratios
+
+
+def shape_category(masks: Sequence[np.ndarray]) -> str:
+    """Category from the median aspect ratio of the masks: wide → car, squarish → bicycle, tall → person."""
+    ratios = _aspect_ratios(masks)
     if not ratios:
         return "other"
     r = float(np.median(ratios))
@@ -92,12 +99,7 @@ def action_word(category: str, speed: float, lying: bool, p: MotionParams) -> st
 
 
 def _lying(masks: Sequence[np.ndarray]) -> bool:
-    ratios = []
-    for m in masks:
-        rows = np.flatnonzero(np.asarray(m).any(axis=1))
-        cols = np.flatnonzero(np.asarray(m).any(axis=0))
-        if rows.size and cols.size:
-            ratios.append((rows[-1] - rows[0] + 1) / (cols[-1] - cols[0] + 1))
+    ratios = _aspect_ratios(masks)
     return bool(ratios) and float(np.median(ratios)) < 1.0
 
 
@@ -159,6 +161,20 @@ def _clothing(category: str, colours: dict) -> tuple[str | None, str | None]:
     return None, None
 
 
+def _appearance(category: str, colours: dict) -> dict:
+    """The appearance fields every stage's answer has (category, colours, clothing, carried objects)."""
+    upper, lower = _clothing(category, colours)
+    return {
+        "category": category,
+        "top_colour": colours["top"],
+        "bottom_colour": colours["bottom"],
+        "body_colour": colours["body"],
+        "upper_clothing": upper,
+        "lower_clothing": lower,
+        "carried_objects": [],
+    }
+
+
 class GeometricBackend(Backend):
     """Model-free annotator (the default): same requests, answers from the evidence."""
 
@@ -201,17 +217,10 @@ class GeometricBackend(Backend):
             cat = shape_category([m]) if meta == "unknown" else normalise_category(meta)
             cols = read_colours(ev.frame, m, cat, self.colours)
             ys, xs = np.nonzero(m)
-            upper, lower = _clothing(cat, cols)
             targets.append(
                 {
                     "id": int(oid),
-                    "category": cat,
-                    "top_colour": cols["top"],
-                    "bottom_colour": cols["bottom"],
-                    "body_colour": cols["body"],
-                    "upper_clothing": upper,
-                    "lower_clothing": lower,
-                    "carried_objects": [],
+                    **_appearance(cat, cols),
                     "position": position_of(float(xs.mean()), float(ys.mean()), w, h),
                     "action": action_word(cat, ev.speeds.get(oid, 0.0), _lying([m]), self.motion),
                 }
@@ -222,18 +231,11 @@ class GeometricBackend(Backend):
         masks = [vm for _, vm in ev.crops]
         cat = shape_category(masks) if ev.category == "unknown" else normalise_category(ev.category)
         per_view = [read_colours(img, vm, cat, self.colours, erode_px=3) for img, vm in ev.crops]
-        cols = {k: _first_majority([c[k] for c in per_view]) for k in ("top", "bottom", "body")}
-        upper, lower = _clothing(cat, cols)
+        cols = {k: majority(c[k] for c in per_view) for k in ("top", "bottom", "body")}
         # Shown the measured evidence in a re-ask, a careful annotator adopts it.
         motion = dict(ev.measured) if reask and ev.measured is not None else self._motion(ev).features()
         return {
-            "category": cat,
-            "top_colour": cols["top"],
-            "bottom_colour": cols["bottom"],
-            "body_colour": cols["body"],
-            "upper_clothing": upper,
-            "lower_clothing": lower,
-            "carried_objects": [],
+            **_appearance(cat, cols),
             "action": action_word(cat, ev.abnormal_speed, _lying(masks), self.motion),
             "motion": motion,
         }
@@ -250,11 +252,3 @@ class GeometricBackend(Backend):
             fps=ev.fps,
             params=self.motion,
         )
-
-
-def _first_majority(values: list[str | None]) -> str | None:
-    tally = Counter(v for v in values if v)
-    if not tally:
-        return None
-    best = max(tally.values())
-    return next(v for v in tally if tally[v] == best)

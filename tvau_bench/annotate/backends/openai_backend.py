@@ -13,12 +13,10 @@ Only the standard library is used (``http.client`` with one keep-alive connectio
 
 from __future__ import annotations
 
-import base64
 import http.client
 import json
 import os
 import random
-import re
 import socket
 import threading
 import time
@@ -27,10 +25,10 @@ from urllib.parse import urlsplit
 
 from ...errors import TvauError
 from ..recipe import BackendConfig
-from .base import Backend, Request, Response, answer_error
+from .base import Backend, Request, Response
+from .chat import checked_answer, generation_identity, messages_for, reask_messages
 
 RETRY_STATUS = frozenset({408, 409, 429}) | frozenset(range(500, 600))
-_FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.S)
 
 
 class _Endpoint:
@@ -81,30 +79,6 @@ class _Fatal(Exception):
     """A problem retrying cannot fix (e.g. HTTP 400: the request itself is wrong)."""
 
 
-def messages_for(req: Request) -> list[dict]:
-    """The chat messages of a request: a system message, then one user message of text and image parts."""
-    parts: list[dict] = [{"type": "text", "text": req.prompt}]
-    for img in req.images:
-        url = "data:image/jpeg;base64," + base64.b64encode(img).decode("ascii")
-        parts.append({"type": "image_url", "image_url": {"url": url}})
-    return [{"role": "system", "content": req.system}, {"role": "user", "content": parts}]
-
-
-def parse_answer(content: str | None) -> tuple[dict | None, str | None]:
-    """JSON object from a model's text (a ```json fence is tolerated) or ``(None, why)``."""
-    if content is None:
-        return None, "empty answer"
-    m = _FENCE.match(content)
-    text = m.group(1) if m else content
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return None, f"not valid JSON ({exc.msg} at char {exc.pos})"
-    if not isinstance(obj, dict):
-        return None, "the answer must be a JSON object"
-    return obj, None
-
-
 class OpenAIBackend(Backend):
     """Chat completions over HTTP with retries, re-asks and bounded concurrency."""
 
@@ -126,16 +100,7 @@ class OpenAIBackend(Backend):
         self._local = threading.local()
 
     def identity(self) -> dict:
-        c = self.cfg
-        return {
-            "backend": "openai",
-            "model": c.model,
-            "revision": c.revision,
-            "temperature": c.temperature,
-            "top_p": c.top_p,
-            "max_tokens": c.max_tokens,
-            "seed": c.seed,
-        }
+        return generation_identity("openai", self.cfg)
 
     def provenance(self) -> dict:
         return {
@@ -209,11 +174,9 @@ class OpenAIBackend(Backend):
             for k in usage:
                 usage[k] += int(u.get(k) or 0) if isinstance(u.get(k), int | float) else 0
             content = _content(body)
-            answer, why = parse_answer(content)
-            if answer is not None:
-                why = answer_error(answer, req.schema)
-                if why is None:
-                    return Response(answer, raw=content, usage=usage, attempts=attempts, faults=faults)
+            answer, why = checked_answer(content, req.schema)
+            if why is None:
+                return Response(answer, raw=content, usage=usage, attempts=attempts, faults=faults)
             faults.append(f"invalid answer: {why}")
             if reask == self.cfg.max_reasks:
                 return Response(
@@ -224,15 +187,7 @@ class OpenAIBackend(Backend):
                     attempts=attempts,
                     faults=faults,
                 )
-            messages = [
-                *messages,
-                {"role": "assistant", "content": content or ""},
-                {
-                    "role": "user",
-                    "content": f"Your answer was rejected: {why}. Reply again with only one JSON object "
-                    "that satisfies the required schema.",
-                },
-            ]
+            messages = reask_messages(messages, content, why)
         raise AssertionError("unreachable")
 
     def _payload(self, req: Request, messages: list[dict]) -> bytes:

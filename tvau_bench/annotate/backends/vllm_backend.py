@@ -11,8 +11,8 @@ from collections.abc import Callable, Sequence
 
 from ...errors import TvauError
 from ..recipe import BackendConfig
-from .base import Backend, Request, Response, answer_error
-from .openai_backend import messages_for, parse_answer
+from .base import Backend, Request, Response
+from .chat import checked_answer, generation_identity, messages_for, reask_messages
 
 
 def _import_vllm():
@@ -59,16 +59,7 @@ class VLLMBackend(Backend):
         self._llm = self._vllm.LLM(**args)
 
     def identity(self) -> dict:
-        c = self.cfg
-        return {
-            "backend": "vllm",
-            "model": c.model,
-            "revision": c.revision,
-            "temperature": c.temperature,
-            "top_p": c.top_p,
-            "max_tokens": c.max_tokens,
-            "seed": c.seed,
-        }
+        return generation_identity("vllm", self.cfg)
 
     def provenance(self) -> dict:
         return {
@@ -96,9 +87,7 @@ class VLLMBackend(Backend):
                     "prompt_tokens": len(res.prompt_token_ids or []),
                     "completion_tokens": len(res.outputs[0].token_ids) if res.outputs else 0,
                 }
-                answer, why = parse_answer(text)
-                if answer is not None:
-                    why = answer_error(answer, requests[i].schema)
+                answer, why = checked_answer(text, requests[i].schema)
                 if why is None:
                     out[i] = Response(answer, raw=text, usage=usage, attempts=reask + 1)
                     continue
@@ -107,14 +96,7 @@ class VLLMBackend(Backend):
                         None, raw=text, error=f"invalid answer after {reask} re-asks: {why}", usage=usage
                     )
                     continue
-                convs[i] = [
-                    *convs[i],
-                    {"role": "assistant", "content": text or ""},
-                    {
-                        "role": "user",
-                        "content": f"Your answer was rejected: {why}. Reply again with only one JSON object that satisfies the required schema.",
-                    },
-                ]
+                convs[i] = reask_messages(convs[i], text, why)
                 still.append(i)
             pending = still
         final = [r if r is not None else Response(None, error="not answered") for r in out]
