@@ -7,13 +7,15 @@ sentences whose words are known, so scripted models can be right or wrong on pur
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from tvau_bench._io import write_jsonl
+from tvau_bench._io import iter_jsonl, write_jsonl
 from tvau_bench.harness.prompts import load_prompt_set
+from tvau_bench.harness.scoring import answer_of
 from tvau_bench.schemas import validate
 from tvau_bench.sources import ubnormal
 
@@ -173,3 +175,20 @@ def write_model(path: Path, name: str, adapter: str, **extra: Any) -> Path:
 def build_bench(base: Path) -> tuple[Path, Path]:
     """``(dataset folder, source root)`` under ``base``."""
     return write_dataset(base / "dataset"), write_source(base / "source")
+
+
+def write_predictions_from_log(log: Path, pred: Path) -> Path:
+    """A predictions file (the ``submission`` form) holding the raw answers of a run log, sample by sample."""
+    rows = [r for _, r in iter_jsonl(log)]
+    pred.write_text(
+        "\n".join(
+            json.dumps(
+                {
+                    "sample_id": r["sample_id"],
+                    "answers": {k: answer_of(r, k) or None for k in ("yes_no", "target", "trajectory")},
+                }
+            )
+            for r in rows
+        )
+    )
+    return pred

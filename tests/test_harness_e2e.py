@@ -9,13 +9,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from harness_fixtures import write_model
+from harness_fixtures import write_model, write_predictions_from_log
 from loopback_openai import LoopbackServer
 
-from tvau_bench._io import iter_jsonl, read_json
+from tvau_bench._io import read_json
 from tvau_bench.cli import main
 from tvau_bench.harness.dataset import load_benchmark
-from tvau_bench.harness.scoring import answer_of
 
 pytestmark = pytest.mark.slow
 
@@ -67,19 +66,7 @@ def test_oracle_scores_well_above_majority(exported, capsys):
     assert o["trajectory_bleu4"] >= max(95.0, m["trajectory_bleu4"] + 20)
     assert o["target_bleu4"] >= m["target_bleu4"] + 30
     # its answers, handed in as a submission, score exactly the same
-    rows = [r for _, r in iter_jsonl(base / "orc/samples.jsonl")]
-    pred = base / "oracle-predictions.jsonl"
-    pred.write_text(
-        "\n".join(
-            json.dumps(
-                {
-                    "sample_id": r["sample_id"],
-                    "answers": {k: answer_of(r, k) or None for k in ("yes_no", "target", "trajectory")},
-                }
-            )
-            for r in rows
-        )
-    )
+    pred = write_predictions_from_log(base / "orc/samples.jsonl", base / "oracle-predictions.jsonl")
     assert main(["submit", str(pred), "--dataset", str(hub), "--out", str(base / "sub")]) == 0
     s = read_json(base / "sub/results.json")
     for key in ("yes_no_accuracy", "target_bleu4", "trajectory_bleu4", "target_bleu4_ci95", "fingerprint"):

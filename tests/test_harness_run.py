@@ -11,6 +11,7 @@ from harness_fixtures import build_bench, write_model
 
 from tvau_bench._io import iter_jsonl, read_json
 from tvau_bench.cli import main
+from tvau_bench.harness.run_log import row_schema_errors
 from tvau_bench.harness.runner import results_from_log
 from tvau_bench.harness.scoring import row_problems, score_rows
 from tvau_bench.schemas import schema_errors
@@ -52,6 +53,7 @@ def test_run_writes_log_rows_and_results(bench, tmp_path):
             "references",
             "scores",
         }
+        assert row_schema_errors(row) == []  # the schema the leaderboard admits logs by
         assert [t["kind"] for t in row["turns"]] == (
             ["yes_no", "target", "trajectory"] if row["label"] == "Yes" else ["yes_no"]
         )

@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from harness_fixtures import build_bench, records, write_model
+from harness_fixtures import build_bench, records, write_model, write_predictions_from_log
 
 from tvau_bench._io import iter_jsonl, read_json
 from tvau_bench.cli import main
 from tvau_bench.harness import submissions
-from tvau_bench.harness.scoring import answer_of
 
 SAMPLES, _ = records()
 TEST_IDS = [s["sample_id"] for s in sorted(SAMPLES, key=lambda s: s["sample_id"]) if s["split"] == "test"]
@@ -139,19 +138,7 @@ def test_valid_submission_scores_exactly_as_the_replay_run(bench, tmp_path):
     # answers of a real run (the majority baseline), exported as a submission
     base = write_model(tmp_path / "maj.yaml", "maj", "majority")
     assert main(["run", "--model", str(base), "--dataset", str(data), "--out", str(tmp_path / "maj")]) == 0
-    rows = [r for _, r in iter_jsonl(tmp_path / "maj" / "samples.jsonl")]
-    pred = tmp_path / "pred.jsonl"
-    pred.write_text(
-        "\n".join(
-            json.dumps(
-                {
-                    "sample_id": r["sample_id"],
-                    "answers": {k: answer_of(r, k) or None for k in ("yes_no", "target", "trajectory")},
-                }
-            )
-            for r in rows
-        )
-    )
+    pred = write_predictions_from_log(tmp_path / "maj" / "samples.jsonl", tmp_path / "pred.jsonl")
     assert main(["submit", str(pred), "--dataset", str(data), "--out", str(tmp_path / "sub")]) == 0
     replay = write_model(
         tmp_path / "replay.yaml", "replayed", "replay", adapter_args={"predictions": str(pred)}

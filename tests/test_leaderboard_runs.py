@@ -20,7 +20,8 @@ from tvau_bench.errors import TvauError
 from tvau_bench.harness.adapters.base import Adapter, SampleContext
 from tvau_bench.harness.dataset import load_benchmark
 from tvau_bench.harness.model_config import load_model_config, model_config_from_dict
-from tvau_bench.harness.runner import RunOptions, parse_answer, results_from_log, run, sample_scores
+from tvau_bench.harness.runner import RunOptions, results_from_log, run
+from tvau_bench.harness.scoring import parse_answer, sample_scores
 from tvau_bench.leaderboard.render import render
 from tvau_bench.leaderboard.store import add_run, dataset_family, dataset_group, load_stored, log_chain
 

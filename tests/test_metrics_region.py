@@ -240,6 +240,12 @@ def _write(path, text, crlf=False):
     path.write_bytes(text.replace("\n", "\r\n").encode() if crlf else text.encode())
 
 
+def _region_cli(tracks, detections, num_frames, *extra) -> int:
+    """``tvau-bench metrics region`` on two folders; its exit code."""
+    argv = ["--tracks", str(tracks), "--detections", str(detections), "--num-frames", str(num_frames)]
+    return main(["metrics", "region", *argv, *extra])
+
+
 def test_cli_region_json(tmp_path, capsys):
     # CRLF tracks, a one-row tracks file, an empty detections file, detections for a video without tracks.
     _write(tmp_path / "tracks/v1.txt", "0,0,0,0,9,9\n0,1,0,0,9,9\n1,1,20,20,29,29\n", crlf=True)
@@ -247,19 +253,7 @@ def test_cli_region_json(tmp_path, capsys):
     _write(tmp_path / "det/v1.txt", "0,0,0,9,9,0.9\n1,21,21,29,29,0.8\n")
     _write(tmp_path / "det/v2.txt", "")
     _write(tmp_path / "det/normal.txt", "2,0,0,5,5,0.95\r\n")
-    rc = main(
-        [
-            "metrics",
-            "region",
-            "--tracks",
-            str(tmp_path / "tracks"),
-            "--detections",
-            str(tmp_path / "det"),
-            "--num-frames",
-            "20",
-            "--json",
-        ]
-    )
+    rc = _region_cli(tmp_path / "tracks", tmp_path / "det", 20, "--json")
     assert rc == 0
     out = json.loads(capsys.readouterr().out)
     assert (out["num_detections"], out["num_regions"], out["num_tracks"]) == (3, 4, 3)
@@ -293,35 +287,12 @@ def test_cli_region_json(tmp_path, capsys):
 def test_cli_region_malformed_rows_name_file_and_line(tmp_path, capsys, row, message):
     _write(tmp_path / "tracks/v.txt", "0,0,0,0,9,9\n")
     _write(tmp_path / "det/v.txt", f"0,0,0,9,9,0.9\n\n{row}\n")
-    rc = main(
-        [
-            "metrics",
-            "region",
-            "--tracks",
-            str(tmp_path / "tracks"),
-            "--detections",
-            str(tmp_path / "det"),
-            "--num-frames",
-            "5",
-            "--json",
-        ]
-    )
+    rc = _region_cli(tmp_path / "tracks", tmp_path / "det", 5, "--json")
     assert rc == 2
     err = capsys.readouterr().err
     assert "det/v.txt:3" in err.replace("\\", "/") and message in err
 
 
 def test_cli_region_missing_folder(tmp_path, capsys):
-    rc = main(
-        [
-            "metrics",
-            "region",
-            "--tracks",
-            str(tmp_path / "nope"),
-            "--detections",
-            str(tmp_path),
-            "--num-frames",
-            "5",
-        ]
-    )
+    rc = _region_cli(tmp_path / "nope", tmp_path, 5)
     assert rc == 2 and "tracks folder not found" in capsys.readouterr().err

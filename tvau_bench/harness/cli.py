@@ -94,7 +94,8 @@ def _run(args: argparse.Namespace) -> int:
 
 def _score(args: argparse.Namespace) -> int:
     from .._io import iter_jsonl, write_json
-    from .runner import LOG, RESULTS, results_from_log
+    from .run_log import LOG, RESULTS
+    from .runner import results_from_log
     from .scoring import row_problems
 
     results = results_from_log(args.rundir)

@@ -15,7 +15,7 @@ from .._io import sha256_bytes, sha256_json
 from ..errors import TvauError
 from .frames import DEFAULT_MAX_SIDE
 from .messages import HISTORY_MODES, turn_kinds
-from .prompts import DEFAULT_PROMPT_SET, PromptSet, load_prompt_set
+from .prompts import DEFAULT_PROMPT_SET, TURN_KINDS, PromptSet, load_prompt_set
 
 PROTOCOL_VERSION = "1"
 
@@ -63,12 +63,11 @@ def choose_exemplar(train: Sequence[dict[str, Any]], seed: int) -> dict[str, Any
     The pick hashes the seed with the sorted candidate ids (no RNG whose algorithm could change between
     Python versions), so every model and machine gets the same exemplar.
     """
-    kinds = ("yes_no", "target", "trajectory")
     candidates = sorted(
         (
             s
             for s in train
-            if turn_kinds(s) == list(kinds) and {d["kind"] for d in s["dialogue"]} >= set(kinds)
+            if turn_kinds(s) == list(TURN_KINDS) and {d["kind"] for d in s["dialogue"]} >= set(TURN_KINDS)
         ),
         key=lambda s: s["sample_id"],
     )

@@ -21,7 +21,6 @@ from typing import Any
 from .. import __version__
 from .._io import append_jsonl, iter_jsonl, read_json, sha256_bytes, write_json
 from ..errors import TvauError
-from ..metrics.text import extract_yes_no, sentence_bleu
 from ..progress import progress
 from ..schemas import validate
 from .adapters import make_adapter
@@ -40,9 +39,8 @@ from .messages import (
 )
 from .model_config import ModelConfig
 from .protocol import PROTOCOL_VERSION, Protocol, evaluation_set, fingerprint
-from .scoring import SENTENCE_SMOOTHING, score_rows
-
-LOG, MANIFEST, RESULTS = "samples.jsonl", "run.json", "results.json"
+from .run_log import LOG, MANIFEST, RESULTS, load_run
+from .scoring import parse_answer, sample_scores, score_rows
 
 
 @dataclass
@@ -199,28 +197,6 @@ def run_sample(
     return row
 
 
-def parse_answer(kind: str, raw: str) -> str:
-    """Yes/No extraction for turn 1; whitespace-normalised text for the descriptions."""
-    return extract_yes_no(raw) if kind == "yes_no" else " ".join(raw.split())
-
-
-def sample_scores(turns: list[dict[str, Any]], gold: dict[str, str | None]) -> dict[str, Any]:
-    """Per-sample scores: parsed Yes/No, its correctness, and sentence BLEU of the descriptions."""
-    by_kind = {t["kind"]: t["parsed"] for t in turns}
-    scores: dict[str, Any] = {
-        "yes_no": by_kind["yes_no"],
-        "yes_no_correct": by_kind["yes_no"] == gold["yes_no"],
-    }
-    for kind in ("target", "trajectory"):
-        ref = gold.get(kind)
-        scores[f"{kind}_bleu"] = (
-            None
-            if ref is None
-            else sentence_bleu(by_kind.get(kind, ""), ref, smoothing=SENTENCE_SMOOTHING).score
-        )
-    return scores
-
-
 def select_samples(samples: list[dict[str, Any]], limit: int | None) -> list[dict[str, Any]]:
     """All samples, or the first ``limit`` in a fixed hash order (spread over videos, same for every model)."""
     if limit is None or limit >= len(samples):
@@ -269,15 +245,6 @@ def open_rundir(out: Path, manifest: dict[str, Any], *, new_run: bool) -> dict[s
             )
         done[row["sample_id"]] = row
     return done
-
-
-def load_run(rundir: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """``(run.json, log rows)`` of a run folder (a torn last line is left out)."""
-    rundir = Path(rundir)
-    man = read_json(rundir / MANIFEST)
-    log = rundir / LOG
-    rows = [row for _, row in iter_jsonl(log, tolerate_torn_tail=True)] if log.is_file() else []
-    return man, rows
 
 
 def results_from_log(rundir: str | Path, *, timings: dict[str, Any] | None = None) -> dict[str, Any]:

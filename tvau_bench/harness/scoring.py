@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import TvauError
-from ..metrics.bootstrap import BOOTSTRAP_NAME, N_RESAMPLES, accuracy_ci, bleu4_ci
+from ..metrics.bootstrap import N_RESAMPLES, accuracy_ci, bleu4_ci, bootstrap_description
 from ..metrics.text import corpus_bleu4, extract_yes_no, sentence_bleu, yes_no_accuracy
 
 SENTENCE_SMOOTHING = "exp"
@@ -63,29 +63,54 @@ def score_rows(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         )
     results["signature"] = signature
     results["sentence_bleu_signature"] = sentence_bleu("a", "a", smoothing=SENTENCE_SMOOTHING).signature
-    results["bootstrap"] = {"method": BOOTSTRAP_NAME, "n_resamples": N_RESAMPLES, "seed": BOOTSTRAP_SEED}
+    results["bootstrap"] = bootstrap_description(n_resamples=N_RESAMPLES, seed=BOOTSTRAP_SEED)
     return results
+
+
+def parse_answer(kind: str | None, raw: str) -> str:
+    """Yes/No extraction for turn 1; whitespace-normalised text for the descriptions."""
+    return extract_yes_no(raw) if kind == "yes_no" else " ".join(raw.split())
+
+
+def sample_scores(turns: list[dict[str, Any]], gold: dict[str, str | None]) -> dict[str, Any]:
+    """Per-sample scores: parsed Yes/No, its correctness, and sentence BLEU of the descriptions.
+
+    ``turns`` carry ``kind`` and ``parsed``; the first turn of a kind counts, and an absent turn scores as an
+    empty answer.
+    """
+    by_kind: dict[str, str] = {}
+    for t in turns:
+        by_kind.setdefault(t["kind"], t["parsed"])
+    yes_no = by_kind.get("yes_no", parse_answer("yes_no", ""))
+    scores: dict[str, Any] = {"yes_no": yes_no, "yes_no_correct": yes_no == gold["yes_no"]}
+    for kind in ("target", "trajectory"):
+        ref = gold.get(kind)
+        scores[f"{kind}_bleu"] = (
+            None
+            if ref is None
+            else sentence_bleu(by_kind.get(kind, ""), ref, smoothing=SENTENCE_SMOOTHING).score
+        )
+    return scores
 
 
 def row_problems(row: dict[str, Any]) -> list[str]:
     """Where a row's stored ``parsed``/``scores`` disagree with its raw answers (a sign of an edited log)."""
     problems = []
+    recomputed = []
     for turn in row.get("turns", []):
-        raw = str(turn.get("raw") or "")
-        want = extract_yes_no(raw) if turn.get("kind") == "yes_no" else " ".join(raw.split())
+        want = parse_answer(turn.get("kind"), str(turn.get("raw") or ""))
+        recomputed.append({"kind": turn.get("kind"), "parsed": want})
         if turn.get("parsed") != want:
             problems.append(f"turn {turn.get('kind')}: parsed {turn.get('parsed')!r} but raw gives {want!r}")
     scores = row.get("scores", {})
-    yn = extract_yes_no(answer_of(row, "yes_no"))
-    if scores.get("yes_no") != yn or scores.get("yes_no_correct") != (yn == row["references"]["yes_no"]):
+    expected = sample_scores(recomputed, row["references"])
+    if (
+        scores.get("yes_no") != expected["yes_no"]
+        or scores.get("yes_no_correct") != expected["yes_no_correct"]
+    ):
         problems.append("scores.yes_no disagrees with the raw answer")
     for kind in ("target", "trajectory"):
-        ref = row["references"].get(kind)
-        want = (
-            None
-            if ref is None
-            else sentence_bleu(answer_of(row, kind), ref, smoothing=SENTENCE_SMOOTHING).score
-        )
+        want = expected[f"{kind}_bleu"]
         got = scores.get(f"{kind}_bleu")
         if (want is None) != (got is None) or (want is not None and abs(want - got) > 1e-9):
             problems.append(f"scores.{kind}_bleu disagrees with the raw answer")
@@ -109,4 +134,4 @@ def _checked(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: r["sample_id"])
 
 
-__all__ = ["SENTENCE_SMOOTHING", "answer_of", "row_problems", "score_rows"]
+__all__ = ["SENTENCE_SMOOTHING", "answer_of", "parse_answer", "row_problems", "sample_scores", "score_rows"]

@@ -242,7 +242,8 @@ def card_metadata(inp: CardInputs) -> dict[str, Any]:
     }
 
 
-def _table(header: list[str], rows: list[list[Any]]) -> str:
+def markdown_table(header: list[str], rows: list[list[Any]]) -> str:
+    """A GitHub Markdown table (no final newline); ``|`` in a cell is escaped, the header is written as is."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c).replace("|", "\\|") for c in r) + " |" for r in rows]
     return "\n".join(lines)
@@ -289,7 +290,7 @@ def _build_section(inp: CardInputs) -> str:
         "flagged (`verified = false`) or quarantined. Trajectory sentences are generated from the mask geometry "
         "(waypoints) and checked against the model's words.\n",
         "### Annotators and models\n",
-        _table(
+        markdown_table(
             ["annotator", "model id", "model revision", "pipeline version", "vLLM version", "videos"],
             [[*k, n] for k, n in sorted(prov.items())],
         ),
@@ -300,11 +301,11 @@ def _build_section(inp: CardInputs) -> str:
             else ""
         ),
         "### Prompt hashes\n",
-        _table(["prompt", "hash"], [[f"`{k}`", f"`{h}`"] for k, h in hashes])
+        markdown_table(["prompt", "hash"], [[f"`{k}`", f"`{h}`"] for k, h in hashes])
         if hashes
         else "No prompts were used.",
         "\n### Verification\n",
-        _table(
+        markdown_table(
             ["measure", "value"],
             [
                 ["targets verified", _pct(sum(t["verified"] for t in targets), len(targets))],
@@ -319,7 +320,7 @@ def _build_section(inp: CardInputs) -> str:
         shown = leaves[:80]
         parts += [
             "\nFrom the annotation run's report (`annotation/report.json`):\n",
-            _table(["key", "value"], [[f"`{k}`", "—" if v is None else v] for k, v in shown]),
+            markdown_table(["key", "value"], [[f"`{k}`", "—" if v is None else v] for k, v in shown]),
         ]
         if len(leaves) > len(shown):
             parts.append(f"\n({len(leaves) - len(shown)} more entries in the file.)")
@@ -335,7 +336,7 @@ def _fields_section() -> str:
         parts.append(f"### `{config}`{default}\n")
         parts.append(schema.get("title", "") + "\n")
         rows = [[f"`{k}`", f"`{_type_text(v)}`", FIELD_DOCS[config].get(k, "")] for k, v in feats.items()]
-        parts.append(_table(["field", "type", "meaning"], rows) + "\n")
+        parts.append(markdown_table(["field", "type", "meaning"], rows) + "\n")
     return "\n".join(parts)
 
 
@@ -397,7 +398,7 @@ def card_body(inp: CardInputs) -> str:
         "Splits are the source dataset's own splits"
         + (" (anomaly types are disjoint across UBnormal's splits)" if "ubnormal" in srcs else "")
         + ".\n",
-        _table(
+        markdown_table(
             ["split", "videos", "abnormal targets", "abnormal samples", "normal samples", "track rows"],
             split_rows,
         ),

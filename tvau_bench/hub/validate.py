@@ -285,13 +285,8 @@ def _scan_samples(
             rep.add("split", where, f"row's split {s['split']!r} is in the {split!r} shards")
         for check, msg in dialogue_problems(s):
             rep.add(check, where, msg)
-        video = videos.get(s["video_id"])
+        video = _video_of(s, "sample {sample_id!r}", videos, where, rep)
         if video is None:
-            rep.add(
-                "missing-video",
-                where,
-                f"sample {s['sample_id']!r}: video {s['video_id']!r} is not in `videos`",
-            )
             continue
         if video.split != s["split"]:
             rep.add("split", where, f"sample is in {s['split']!r} but its video is in {video.split!r}")
@@ -304,6 +299,19 @@ def _scan_samples(
                 rep.add("missing-target", where, f"target {tid!r} is not a target of video {s['video_id']!r}")
             elif not target["is_abnormal"]:
                 rep.add("missing-target", where, f"target {tid!r} of an abnormal sample is not abnormal")
+
+
+def _video_of(
+    row: dict[str, Any], who: str, videos: dict[str, _Video], where: str, rep: ValidationReport
+) -> _Video | None:
+    """The video a sample or track row points at; when absent, a ``missing-video`` problem naming the row by
+    ``who`` (a ``str.format`` template over the row's fields, filled only then)."""
+    video = videos.get(row["video_id"])
+    if video is None:
+        rep.add(
+            "missing-video", where, f"{who.format_map(row)}: video {row['video_id']!r} is not in `videos`"
+        )
+    return video
 
 
 def _scan_tracks(
@@ -319,13 +327,8 @@ def _scan_tracks(
         if key in seen:
             rep.add("duplicate", where, f"target {key[0]!r} frame {key[1]} appears twice")
         seen.add(key)
-        video = videos.get(t["video_id"])
+        video = _video_of(t, "track of {target_id!r}", videos, where, rep)
         if video is None:
-            rep.add(
-                "missing-video",
-                where,
-                f"track of {t['target_id']!r}: video {t['video_id']!r} is not in `videos`",
-            )
             continue
         if video.split != split:
             rep.add("split", where, f"track is in the {split!r} shards but its video is in {video.split!r}")

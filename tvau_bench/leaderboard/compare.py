@@ -15,8 +15,8 @@ import numpy as np
 
 from .._io import iter_jsonl
 from ..errors import TvauError
+from ..harness.run_log import LOG
 
-LOG = "samples.jsonl"
 METRICS = ("yes_no_accuracy", "target_bleu4", "trajectory_bleu4")
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from .._io import atomic_write_bytes, atomic_write_text
 from ..errors import TvauWarning
+from ..hub.card import markdown_table
 from .layouts import LAYOUTS, MISSING, Column, Layout, format_value, parse_cell
 from .reported import ReportedRow, load_reported
 from .store import StoredRun, dataset_group, stored_runs
@@ -190,16 +191,11 @@ def to_markdown(table: Table) -> str:
     """A GitHub markdown table in the paper's column order, plus a Status column."""
     layout = table.layout
     cols = layout.columns
-    header = [*layout.headers, "Status"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for row in table.rows:
-        cells = [row.method, *(_cell_md(row.cells[c.header], c) for c in cols), row.note or row.status]
-        lines.append("| " + " | ".join(_md_escape(c) for c in cells) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def _md_escape(text: str) -> str:
-    return text.replace("|", "\\|")
+    rows = [
+        [row.method, *(_cell_md(row.cells[c.header], c) for c in cols), row.note or row.status]
+        for row in table.rows
+    ]
+    return markdown_table([*layout.headers, "Status"], rows) + "\n"
 
 
 _TEX_ESCAPES = {
@@ -297,18 +293,13 @@ def to_readme(tables: Sequence[Table], measured: Sequence[MeasuredRow]) -> str:
         parts += [f"## {table.layout.title}", "", table.layout.caption, "", to_markdown(table)]
     parts += ["## Dialogue scores", "", "![dialogue scores](dialogue.png)", ""]
     if measured:
-        parts += [
-            "## Measured runs",
-            "",
-            "| Model | Datasets | Split | Fingerprint(s) | Signature |",
-            "|---|---|---|---|---|",
-        ]
+        rows = []
         for m in measured:
             fps = ", ".join(f"{fam} {fp[:12]}" for fam, fp in sorted(m.fingerprints.items()))
             sig = next((r.get("signature") for r in m.metrics.values() if r.get("signature")), None) or "-"
-            cells = [m.model, " + ".join(m.datasets), m.split, fps, f"`{sig}`"]
-            parts.append("| " + " | ".join(_md_escape(c) for c in cells) + " |")
-        parts.append("")
+            rows.append([m.model, " + ".join(m.datasets), m.split, fps, f"`{sig}`"])
+        header = ["Model", "Datasets", "Split", "Fingerprint(s)", "Signature"]
+        parts += ["## Measured runs", "", markdown_table(header, rows), ""]
     else:
         parts += ["No measured runs admitted yet.", ""]
     return "\n".join(parts)

@@ -24,68 +24,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 from .. import __version__
-from .._io import canonical_json, iter_jsonl, read_json, sha256_bytes, sha256_file, write_json
+from .._io import canonical_json, read_json, sha256_bytes, sha256_file, write_json
 from ..errors import TvauError
 from ..harness.protocol import evaluation_set
+from ..harness.run_log import LOG, MANIFEST, RESULTS, read_log
 
-LOG, MANIFEST, RESULTS, EVIDENCE = "samples.jsonl", "run.json", "results.json", "evidence.json"
+EVIDENCE = "evidence.json"
 FAMILIES = {"shanghaitech": "ST", "ubnormal": "UB"}
 
-_TURN = {
-    "type": "object",
-    "required": ["kind", "prompt", "raw", "parsed"],
-    "properties": {
-        "kind": {"enum": ["yes_no", "target", "trajectory"]},
-        "prompt": {"type": "string"},
-        "raw": {"type": "string"},
-        "parsed": {"type": "string"},
-    },
-}
-ROW_SCHEMA: dict[str, Any] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "title": "one line of a run log (samples.jsonl)",
-    "type": "object",
-    "required": [
-        "sample_id",
-        "video_id",
-        "label",
-        "fingerprint",
-        "input_hash",
-        "turns",
-        "references",
-        "scores",
-    ],
-    "properties": {
-        "sample_id": {"type": "string", "minLength": 1},
-        "video_id": {"type": "string", "minLength": 1},
-        "label": {"enum": ["Yes", "No"]},
-        "fingerprint": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
-        "input_hash": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
-        "turns": {"type": "array", "minItems": 1, "maxItems": 3, "items": _TURN},
-        "references": {
-            "type": "object",
-            "required": ["yes_no", "target", "trajectory"],
-            "properties": {
-                "yes_no": {"enum": ["Yes", "No"]},
-                "target": {"type": ["string", "null"]},
-                "trajectory": {"type": ["string", "null"]},
-            },
-        },
-        "scores": {
-            "type": "object",
-            "required": ["yes_no", "yes_no_correct", "target_bleu", "trajectory_bleu"],
-            "properties": {
-                "yes_no": {"enum": ["Yes", "No", "Unknown"]},
-                "yes_no_correct": {"type": "boolean"},
-                "target_bleu": {"type": ["number", "null"]},
-                "trajectory_bleu": {"type": ["number", "null"]},
-            },
-        },
-    },
-}
 _MANIFEST_KEYS = (
     "fingerprint",
     "protocol_version",
@@ -247,29 +194,6 @@ def validate_run(rundir: str | Path, data: Any) -> dict[str, Any]:
         "log_chain": log_chain([row for _, row in rows]),
         "n_samples": len(rows),
     }
-
-
-def read_log(log: Path, fingerprint: str) -> list[tuple[int, dict[str, Any]]]:
-    """The log's ``(line, row)`` pairs, each checked against the row schema and the run's fingerprint."""
-    validator = jsonschema.Draft202012Validator(ROW_SCHEMA)
-    rows = []
-    for line, row in iter_jsonl(log):
-        errors = sorted(validator.iter_errors(row), key=lambda e: list(map(str, e.absolute_path)))
-        if errors:
-            e = errors[0]
-            raise TvauError(e.message, path=log, line=line, field=".".join(map(str, e.absolute_path)) or None)
-        if row["fingerprint"] != fingerprint:
-            raise TvauError(
-                f"fingerprint {row['fingerprint'][:12]} differs from the run's {fingerprint[:12]}",
-                path=log,
-                line=line,
-                field="fingerprint",
-                fix="a log must hold one run; rerun the model",
-            )
-        rows.append((line, row))
-    if not rows:
-        raise TvauError("the log is empty", path=log)
-    return rows
 
 
 def _check_complete(log: Path, rows: list[tuple[int, dict[str, Any]]], samples: dict[str, Any]) -> None:

@@ -21,6 +21,11 @@ N_RESAMPLES = 1000
 BOOTSTRAP_NAME = "percentile bootstrap over samples, numpy default_rng"
 
 
+def bootstrap_description(*, n_resamples: int = N_RESAMPLES, seed: int = 0) -> dict[str, Any]:
+    """How an interval was drawn, for storing next to it: method name, resample count and seed."""
+    return {"method": BOOTSTRAP_NAME, "n_resamples": n_resamples, "seed": seed}
+
+
 def _indices(n: int, n_resamples: int, seed: int):
     rng = np.random.default_rng(seed)
     for _ in range(n_resamples):

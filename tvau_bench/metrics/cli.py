@@ -132,7 +132,7 @@ def read_samples(path: Path) -> list[str]:
 
 def _text(args: argparse.Namespace) -> int:
     from . import text as tm
-    from .bootstrap import BOOTSTRAP_NAME, N_RESAMPLES, accuracy_ci, bleu4_ci
+    from .bootstrap import accuracy_ci, bleu4_ci, bootstrap_description
 
     preds = read_samples(args.predictions)
     refs = read_samples(args.references)
@@ -155,12 +155,7 @@ def _text(args: argparse.Namespace) -> int:
         if args.ci:
             out["accuracy_ci95"] = list(accuracy_ci(yn.correct))
     if args.ci:
-        out["bootstrap"] = {
-            "method": BOOTSTRAP_NAME,
-            "n_resamples": N_RESAMPLES,
-            "seed": 0,
-            "confidence": 0.95,
-        }
+        out["bootstrap"] = {**bootstrap_description(), "confidence": 0.95}
     _print(out, args.json)
     sys.stdout.flush()
     return 0

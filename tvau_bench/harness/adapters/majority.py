@@ -10,6 +10,7 @@ from ...errors import TvauError
 from ..dataset import BenchmarkData
 from ..messages import Message, gold_answers, turn_kinds
 from ..model_config import ModelConfig
+from ..prompts import TURN_KINDS
 from .base import Adapter, SampleContext
 
 
@@ -39,7 +40,7 @@ class MajorityAdapter(Adapter):
         # the one-shot exemplar's, the one labelled abnormal clip that every model is shown.
         fallback = majority_answers([self.exemplar]) if self.exemplar else {}
         self.answers = {**fallback, **majority_answers(data.samples.get(self.train_split) or [])}
-        missing = {"yes_no", "target", "trajectory"} - set(self.answers)
+        missing = set(TURN_KINDS) - set(self.answers)
         if missing:
             raise TvauError(
                 f"the {self.train_split!r} split has no answers for {sorted(missing)}",
