@@ -15,7 +15,6 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .._io import iter_jsonl
 from ..errors import TvauError
 
 GREEN, RED = (0, 200, 0), (0, 0, 230)  # BGR
@@ -29,15 +28,16 @@ def write_figures(
 
     matplotlib.use("Agg")
 
+    from ..harness.run_log import load_run
     from ..models.data import load_video
     from ..models.detect import ahd_heatmap_fn
     from ..models.train_ahd import load_ahd
     from ..sources import open_source
 
-    rows = [row for _, row in iter_jsonl(run_dir / "samples.jsonl")]
+    _, rows = load_run(run_dir)
     abnormal = sorted((r for r in rows if r["label"] == "Yes"), key=lambda r: r["sample_id"])
     if not abnormal:
-        raise TvauError("the run holds no abnormal sample to draw", path=run_dir / "samples.jsonl")
+        raise TvauError("the run holds no abnormal sample to draw", path=run_dir)
     row = abnormal[0]
     source = open_source(source_root)
     video = source.video(row["video_id"])
