@@ -1,0 +1,167 @@
+"""``tvau-bench train ahd|rae`` and ``tvau-bench detect`` (AHD or the classical baseline)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from ..errors import TvauError
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``train`` group and the ``detect`` command."""
+    train = subparsers.add_parser("train", help="train the AHD (heatmaps) or the RAE + LoRA (dialogue)")
+    sub = train.add_subparsers(dest="train_command", required=True, metavar="MODEL")
+
+    a = sub.add_parser("ahd", help="Anomaly Heatmap Decoder on a source's pixel masks (resumable)")
+    a.add_argument("--source", required=True, type=Path, help="source root (UBnormal or ShanghaiTech layout)")
+    a.add_argument("--out", required=True, type=Path, help="checkpoint folder (rerun to resume)")
+    a.add_argument("--backbone", choices=("cnn", "qwen-vision"), default="cnn")
+    a.add_argument(
+        "--lvlm", default=None, help="local Qwen2.5-VL folder (qwen-vision backbone or --text lvlm)"
+    )
+    a.add_argument("--text", choices=("hashed", "learned", "lvlm"), default=None, help="how S_c is made")
+    a.add_argument(
+        "--vision-layers", default=None, help="qwen-vision: comma-separated block indices (default 7,15,23)"
+    )
+    a.add_argument("--loss", choices=("ce", "focal-dice"), default="ce")
+    a.add_argument("--epochs", type=int, default=None)
+    a.add_argument("--steps-per-epoch", type=int, default=None)
+    a.add_argument("--batch", type=int, default=None)
+    a.add_argument("--lr", type=float, default=None)
+    a.add_argument("--max-side", type=int, default=None, help="working resolution (longer side, pixels)")
+    a.add_argument("--train-splits", default=None, help="comma-separated, default: train")
+    a.add_argument("--seed", type=int, default=None)
+    a.add_argument("--device", default="cpu")
+    a.add_argument("--max-minutes", type=float, default=None, help="stop after the epoch that would overrun")
+    a.set_defaults(func=_train_ahd)
+
+    r = sub.add_parser("rae", help="RAE + LoRA on a published dataset's dialogue samples")
+    r.add_argument(
+        "--dataset", required=True, type=Path, help="Hub dataset folder, or an annotate output folder"
+    )
+    r.add_argument("--lvlm", required=True, help="local Qwen2.5-VL folder (save_pretrained layout)")
+    r.add_argument("--source", required=True, type=Path, help="the source root the samples' frames come from")
+    r.add_argument("--out", required=True, type=Path)
+    r.add_argument(
+        "--ahd", type=Path, default=None, help="AHD checkpoint for heatmaps (default: ground-truth masks)"
+    )
+    r.add_argument("--split", default="train")
+    r.add_argument("--epochs", type=int, default=1)
+    r.add_argument("--lr", type=float, default=2e-4)
+    r.add_argument("--frames", type=int, default=8, help="frames per sample")
+    r.add_argument("--frame-side", type=int, default=224, help="longer frame side fed to the LVLM")
+    r.add_argument("--max-samples", type=int, default=None)
+    r.add_argument("--device", default="cpu")
+    r.add_argument("--max-minutes", type=float, default=None)
+    r.set_defaults(func=_train_rae)
+
+    d = subparsers.add_parser(
+        "detect", help="heatmaps → frame scores, scored boxes and overlays; prints metrics"
+    )
+    d.add_argument("--source", required=True, type=Path)
+    d.add_argument("--split", default="test")
+    d.add_argument("--out", required=True, type=Path)
+    d.add_argument("--method", choices=("ahd", "classical"), default="ahd")
+    d.add_argument("--ckpt", type=Path, default=None, help="AHD checkpoint folder (method ahd)")
+    d.add_argument("--thresholds", default=None, help="comma-separated heatmap levels (default 0.5)")
+    d.add_argument("--min-area", type=int, default=None, help="smallest component in pixels (default 4)")
+    d.add_argument("--time-sigma", type=float, default=None, help="temporal Gaussian smoothing of heatmaps")
+    d.add_argument("--overlays", type=int, default=4, help="PNG overlays to write")
+    d.add_argument("--max-side", type=int, default=None, help="classical: working resolution")
+    d.add_argument("--device", default="cpu")
+    d.add_argument("--json", action="store_true")
+    d.set_defaults(func=_detect)
+
+
+def _train_ahd(args: argparse.Namespace) -> int:
+    from .train_ahd import AHDConfig, train_ahd
+
+    cfg = AHDConfig(backbone=args.backbone, loss=args.loss, device=args.device, lvlm_path=args.lvlm)
+    if args.backbone == "qwen-vision":
+        cfg.context = 0
+    for name in ("epochs", "steps_per_epoch", "batch", "lr", "max_side", "seed", "text"):
+        if getattr(args, name) is not None:
+            setattr(cfg, name, getattr(args, name))
+    if args.vision_layers:
+        cfg.vision_layers = [int(x) for x in args.vision_layers.split(",") if x.strip()]
+    if args.train_splits:
+        cfg.train_splits = [s.strip() for s in args.train_splits.split(",") if s.strip()]
+    res = train_ahd(args.source, args.out, cfg, max_minutes=args.max_minutes)
+    print(
+        f"trained {res['epochs']} epoch(s), {res['steps']} steps in {res['seconds']:.0f} s ({res['stopped']}): {args.out}"
+    )
+    return 0
+
+
+def _train_rae(args: argparse.Namespace) -> int:
+    from .train_rae import RAEConfig, train_rae
+
+    cfg = RAEConfig(
+        split=args.split,
+        epochs=args.epochs,
+        lr=args.lr,
+        frames=args.frames,
+        frame_side=args.frame_side,
+        max_samples=args.max_samples,
+        device=args.device,
+    )
+    res = train_rae(
+        args.dataset, args.lvlm, args.source, args.out, cfg, ahd=args.ahd, max_minutes=args.max_minutes
+    )
+    print(
+        f"trained {res['steps']} steps in {res['seconds']:.0f} s, last loss {res['last_loss']:.4f}: {args.out}"
+    )
+    return 0
+
+
+def _detect(args: argparse.Namespace) -> int:
+    from ..metrics.detections import DetectionRule
+    from ..sources import open_source
+    from .detect import DEFAULT_RULE, ahd_heatmap_fn, run_detection
+
+    rule = DEFAULT_RULE
+    if args.thresholds or args.min_area:
+        levels = tuple(float(x) for x in args.thresholds.split(",")) if args.thresholds else rule.thresholds
+        rule = DetectionRule(thresholds=levels, min_area=args.min_area or rule.min_area, nms_iou=rule.nms_iou)
+    source = open_source(args.source)
+    if args.method == "ahd":
+        if args.ckpt is None:
+            raise TvauError(
+                "--ckpt is required with --method ahd", fix="pass the folder `tvau-bench train ahd` wrote"
+            )
+        from .train_ahd import load_ahd
+
+        model, cfg = load_ahd(args.ckpt, args.device)
+        fn, max_side = ahd_heatmap_fn(model, cfg, device=args.device), cfg.max_side
+        meta = {"method": "ahd", "ckpt": str(args.ckpt)}
+        sigma = 0.0 if args.time_sigma is None else args.time_sigma
+    else:
+        from .classical import classical_baseline
+
+        max_side = args.max_side or 192
+        fn = classical_baseline(source, max_side)
+        meta = {"method": "classical"}
+        sigma = 0.0 if args.time_sigma is None else args.time_sigma
+    summary = run_detection(
+        source,
+        args.split,
+        args.out,
+        fn,
+        max_side=max_side,
+        rule=rule,
+        overlays=args.overlays,
+        time_sigma=sigma,
+        meta=meta,
+    )
+    m = summary["metrics"]
+    if args.json:
+        print(json.dumps(summary, sort_keys=True))
+    else:
+        print(
+            f"{summary['videos']} videos, {summary['num_frames']} frames, {summary['detections']} detections → {args.out}\n"
+            f"micro AUC {m['micro_auc']:.4f}  macro AUC {m['macro_auc']:.4f}  RBDC {m['rbdc']:.4f}  TBDC {m['tbdc']:.4f}"
+        )
+    return 0

@@ -1,0 +1,285 @@
+"""Train the RAE and the LoRA adapters on a dataset's dialogue samples with a local Qwen2.5-VL.
+
+Samples come from a published dataset folder (``samples`` config, read with ``datasets``) or an annotate output
+folder (``samples.jsonl``); their frames come from the source root (datasets carry no media). Heatmaps are the
+ground-truth abnormal masks of the sample's frames (teacher forcing, the default) or an AHD checkpoint's
+output. Every dialogue turn's answer is a training target, with the gold earlier turns as history. The
+checkpoint holds only what training changes (RAE + LoRA weights) and the LVLM folder it applies to; an epoch
+checkpoint lets a killed run resume at the next epoch.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from .._io import iter_jsonl
+from ..errors import TvauError
+from ..progress import progress
+from .checkpoint import load_checkpoint, load_resume, save_checkpoint
+from .data import abnormal_mask
+
+
+@dataclass
+class RAEConfig:
+    """Training settings of the RAE + LoRA."""
+
+    split: str = "train"
+    epochs: int = 1
+    lr: float = 2e-4
+    frames: int = 8
+    frame_side: int = 224
+    heatmap_size: int = 64
+    regions: int = 9
+    rae_width: int = 32
+    lora_r: int = 8
+    lora_alpha: int = 16
+    max_samples: int | None = None
+    seed: int = 0
+    device: str = "cpu"
+
+
+def read_samples(dataset: str | Path, split: str) -> list[dict[str, Any]]:
+    """Sample records of one split from an annotate folder (samples.jsonl) or a published dataset folder."""
+    d = Path(dataset)
+    jsonl = d / "samples.jsonl"
+    if jsonl.is_file():
+        return [rec for _, rec in iter_jsonl(jsonl) if rec.get("split") == split]
+    if not d.is_dir():
+        raise TvauError(
+            "dataset folder not found", path=d, fix="pass a `hub export` or `annotate` output folder"
+        )
+    from ..hub.load import load
+
+    try:
+        ds = load(d, "samples", split=split)
+    except ValueError as exc:  # datasets raises ValueError for an unknown split
+        raise TvauError(f"cannot read split {split!r} ({exc})", path=d) from None
+    return [dict(r) for r in ds]
+
+
+def pick_frames(indices: list[int], n: int) -> list[int]:
+    """``n`` of a sample's frame indices, uniformly (all of them when it has at most ``n``)."""
+    if len(indices) <= n:
+        return list(indices)
+    pos = np.linspace(0, len(indices) - 1, n).round().astype(int)
+    return [indices[i] for i in pos]
+
+
+def frame_size(width: int, height: int, side: int, unit: int = 28) -> tuple[int, int]:
+    """(w, h): the longer side near ``side``, both multiples of ``unit`` (Qwen2.5-VL's patch x merge)."""
+    scale = side / max(width, height)
+    return max(unit, round(width * scale / unit) * unit), max(unit, round(height * scale / unit) * unit)
+
+
+def sample_tensors(video, sample: dict[str, Any], cfg: RAEConfig, heatmap_fn=None):
+    """(clip (T, 3, H, W) float [0, 1], heatmaps (T, s, s) float) of one sample's frames."""
+    import torch
+
+    idx = pick_frames(list(sample["frame_indices"]), cfg.frames)
+    w, h = frame_size(video.width, video.height, cfg.frame_side)
+    frames = [cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA)[:, :, ::-1] for f in video.frames(idx)]
+    if len(frames) != len(idx):
+        raise TvauError(
+            f"sample {sample['sample_id']}: video {video.video_id} has fewer frames than its indices"
+        )
+    clip = torch.from_numpy(np.ascontiguousarray(np.stack(frames))).float().div(255).permute(0, 3, 1, 2)
+    s = cfg.heatmap_size
+    if heatmap_fn is not None:
+        heat = heatmap_fn(video, idx)
+    else:
+        abnormal = {o.object_id: o.abnormal_intervals for o in video.objects() if o.is_abnormal}
+        target = sample.get("target_id")
+        if target:
+            oid = int(str(target).rsplit(":", 1)[-1])
+            abnormal = {k: v for k, v in abnormal.items() if k == oid}
+        heat = np.stack(
+            [abnormal_mask(video, f, abnormal, (video.height, video.width)).astype(np.float32) for f in idx]
+        )
+    heat = np.stack([cv2.resize(m.astype(np.float32), (s, s), interpolation=cv2.INTER_AREA) for m in heat])
+    return clip, torch.from_numpy(heat)
+
+
+def load_tvau_lvlm(path: str | Path, device: str):
+    """LVLM + tokenizer from a local folder, with the anomaly placeholder token added (embeddings resized)."""
+    from .tiny import ensure_anomaly_token
+    from .train_ahd import load_lvlm
+
+    lvlm, tokenizer = load_lvlm(str(path), device)
+    token_id = ensure_anomaly_token(tokenizer)
+    if token_id >= lvlm.get_input_embeddings().weight.shape[0]:
+        lvlm.resize_token_embeddings(len(tokenizer))
+    return lvlm, tokenizer, token_id
+
+
+def build_from_config(raw: dict[str, Any], device: str):
+    """(TvauModel, tokenizer) for a checkpoint config (LVLM loaded from the folder the config names)."""
+    from .tvau import build_tvau
+
+    cfg = RAEConfig(**{k: v for k, v in raw["rae"].items() if k in RAEConfig.__dataclass_fields__})
+    lvlm, tokenizer, token_id = load_tvau_lvlm(raw["lvlm_path"], device)
+    model = build_tvau(
+        lvlm,
+        token_id,
+        lora_r=cfg.lora_r,
+        lora_alpha=cfg.lora_alpha,
+        regions=cfg.regions,
+        rae_width=cfg.rae_width,
+        heatmap_size=cfg.heatmap_size,
+    )
+    return model, tokenizer, cfg
+
+
+def load_tvau(ckpt: str | Path, device: str = "cpu"):
+    """(TvauModel in eval mode, tokenizer, RAEConfig) from a ``train rae`` checkpoint."""
+    tensors, raw = load_checkpoint(ckpt)
+    if raw.get("kind") != "tvau":
+        raise TvauError(
+            "not a T-VAU (train rae) checkpoint", path=ckpt, fix="pass the --out folder of `train rae`"
+        )
+    model, tokenizer, cfg = build_from_config(raw, device)
+    model.load_trainable_state_dict(tensors)
+    return model.eval(), tokenizer, cfg
+
+
+def encode_sample(tokenizer, model, sample: dict[str, Any], n_video: int, steps: int):
+    """Teacher-forced encoding of all of a sample's dialogue turns."""
+    from .tvau import encode_dialogue
+
+    turns = [(t["question"], t["answer"]) for t in sorted(sample["dialogue"], key=lambda t: t["turn"])]
+    return encode_dialogue(
+        tokenizer, n_video_tokens=n_video, n_anomaly_tokens=model.rae.num_tokens(steps), turns=turns
+    )
+
+
+def train_rae(
+    dataset: str | Path,
+    lvlm_path: str | Path,
+    source_root: str | Path,
+    out: str | Path,
+    cfg: RAEConfig,
+    *,
+    ahd: str | Path | None = None,
+    max_minutes: float | None = None,
+    log=print,
+) -> dict[str, Any]:
+    """Train RAE + LoRA over the samples; returns steps, seconds and the loss history per epoch."""
+    import torch
+
+    from ..sources import open_source
+    from .tvau import collate, video_inputs
+
+    torch.manual_seed(cfg.seed)
+    samples = read_samples(dataset, cfg.split)[: cfg.max_samples]
+    if not samples:
+        raise TvauError(f"no samples in split {cfg.split!r}", path=dataset, fix="check --split")
+    source = open_source(source_root)
+    raw = {
+        "kind": "tvau",
+        "lvlm_path": str(Path(lvlm_path).resolve()),
+        "rae": asdict(cfg),
+        "ahd": str(ahd) if ahd else None,
+    }
+    model, tokenizer, _ = build_from_config(raw, cfg.device)
+    heatmap_fn = _ahd_sample_heatmaps(ahd, cfg.device) if ahd else None
+    params = [p for p in model.parameters() if p.requires_grad]
+    # Trainable weights in float32 even when the LVLM is bf16: optimizer updates of 1e-4 vanish in bf16.
+    for p in params:
+        p.data = p.data.float()
+    model.rae.float()
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)
+    epoch, history, steps, elapsed = 0, [], 0, 0.0
+    resume = load_resume(out)
+    if resume is not None:
+        tensors, _ = load_checkpoint(out)
+        model.load_trainable_state_dict(tensors)
+        opt.load_state_dict(resume["optimizer"])
+        epoch, history, steps, elapsed = (
+            int(resume["epoch"]),
+            list(resume["history"]),
+            int(resume["steps"]),
+            float(resume["elapsed"]),
+        )
+        log(f"resuming after epoch {epoch}")
+    start = time.monotonic() - elapsed
+    vcfg = model.config.vision_config
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    model.train()
+    while epoch < cfg.epochs:
+        # The order comes from the epoch's own seed, so a resumed epoch sees the same order.
+        order = np.random.default_rng(cfg.seed + epoch).permutation(len(samples))
+        losses = []
+        for i in progress(order, desc=f"rae epoch {epoch + 1}/{cfg.epochs}", unit="sample"):
+            s = samples[int(i)]
+            clip, heat = sample_tensors(source.video(s["video_id"]), s, cfg, heatmap_fn)
+            pv, grid, counts = video_inputs([clip], vcfg)
+            enc = encode_sample(tokenizer, model, s, counts[0], clip.shape[0])
+            batch = collate([enc], pad_id)
+            dtype = next(model.base_lvlm().parameters()).dtype
+            out_ = model(
+                heatmaps=heat[None].to(cfg.device),
+                pixel_values_videos=pv.to(cfg.device, dtype),
+                video_grid_thw=grid.to(cfg.device),
+                **{k: v.to(cfg.device) for k, v in batch.items()},
+            )
+            opt.zero_grad(set_to_none=True)
+            out_.loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            losses.append(float(out_.loss.detach()))
+            steps += 1
+        epoch += 1
+        history.append(float(np.mean(losses)))
+        elapsed = time.monotonic() - start
+        save_checkpoint(
+            out,
+            model.trainable_state_dict(),
+            {**raw, "epochs_done": epoch, "loss_history": history, "train_seconds": elapsed},
+            {
+                "optimizer": opt.state_dict(),
+                "epoch": epoch,
+                "history": history,
+                "steps": steps,
+                "elapsed": elapsed,
+            },
+        )
+        log(f"epoch {epoch}: loss {history[-1]:.4f} ({elapsed:.0f} s)")
+        if max_minutes is not None and elapsed / 60 * (epoch + 1) / epoch > max_minutes:
+            break
+    model.eval()
+    return {
+        "epochs": epoch,
+        "steps": steps,
+        "seconds": elapsed,
+        "loss_history": history,
+        "last_loss": history[-1] if history else float("nan"),
+    }
+
+
+def _ahd_sample_heatmaps(ckpt: str | Path, device: str):
+    """heatmap_fn(video, frame indices) → (T, h, w) abnormal probabilities from an AHD checkpoint."""
+    import torch
+
+    from .ahd import heatmaps_from_logits
+    from .data import clip_indices, load_video, to_tensor
+    from .train_ahd import load_ahd
+
+    model, acfg = load_ahd(ckpt, device)
+    cache: dict[str, Any] = {}
+
+    def fn(video, idx: list[int]) -> np.ndarray:
+        if video.video_id not in cache:
+            cache.clear()  # one decoded video at a time
+            cache[video.video_id] = load_video(video, acfg.max_side, with_masks=False)
+        v = cache[video.video_id]
+        n = v.frames.shape[0]
+        clips = np.stack([v.frames[clip_indices(min(f, n - 1), 1, model.context, n)] for f in idx])
+        with torch.no_grad():
+            return heatmaps_from_logits(model(to_tensor(clips).to(device)))[:, 0].float().cpu().numpy()
+
+    return fn
