@@ -1,4 +1,8 @@
-"""CLI groups ``tvau-bench leaderboard {add,render,compare}`` and ``tvau-bench baselines {list,serve-cmd}``."""
+"""CLI groups ``tvau-bench leaderboard {add,render,compare}`` and ``tvau-bench baselines {list,serve-cmd}``.
+
+``leaderboard add FOLDER`` dispatches on the folder's contents: a ``tvau-bench detect`` output (summary.json,
+scores/, labels/, tracks/, detections/) is a detection run; anything else is taken as a dialogue run folder.
+"""
 
 from __future__ import annotations
 
@@ -11,14 +15,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     lb = subparsers.add_parser("leaderboard", help="admit runs, rebuild the leaderboard tables, compare runs")
     lb_sub = lb.add_subparsers(dest="leaderboard_command", required=True, metavar="SUBCOMMAND")
 
-    add = lb_sub.add_parser("add", help="validate a run folder and store it under leaderboard/results/")
+    add = lb_sub.add_parser(
+        "add", help="validate a dialogue run or a detect output and store it under leaderboard/results/"
+    )
     add.add_argument(
-        "rundir", help="a folder written by `tvau-bench run` (run.json, samples.jsonl, results.json)"
+        "rundir",
+        help="a folder written by `tvau-bench run` (run.json, samples.jsonl, results.json) or by "
+        "`tvau-bench detect` (summary.json, scores/, labels/, tracks/, detections/)",
     )
     add.add_argument("--root", default="leaderboard", help="leaderboard folder (default: %(default)s)")
-    add.add_argument("--dataset", help="the dataset the run used (default: the name in run.json)")
     add.add_argument(
-        "--replace", action="store_true", help="supersede a stored run of the same model and dataset"
+        "--dataset",
+        help="dialogue run: the dataset it used (default: the name in run.json); detect output: the dataset's "
+        "name for the table (required, e.g. synthetic-ubnormal)",
+    )
+    add.add_argument(
+        "--name", help="detect output only: the row's name (default: the method in summary.json)"
+    )
+    add.add_argument(
+        "--replace",
+        action="store_true",
+        help="supersede a stored run of the same model (or name) and dataset",
     )
     add.set_defaults(func=_add)
 
@@ -49,9 +66,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _add(args: argparse.Namespace) -> int:
+    from ..errors import TvauError
+    from .detection import add_detection, is_detect_output
     from .store import add_run
 
-    dest = add_run(args.rundir, root=args.root, dataset=args.dataset, replace=args.replace)
+    if is_detect_output(args.rundir):
+        dest = add_detection(
+            args.rundir, root=args.root, name=args.name, dataset=args.dataset, replace=args.replace
+        )
+    elif args.name is not None:
+        raise TvauError(
+            "--name applies to detect outputs only; this folder is not one",
+            path=args.rundir,
+            fix="drop --name (a dialogue run is named by its model config)",
+        )
+    else:
+        dest = add_run(args.rundir, root=args.root, dataset=args.dataset, replace=args.replace)
     print(f"admitted {args.rundir} -> {dest}")
     return 0
 

@@ -14,7 +14,8 @@ class Column:
     ``header`` is the paper's header text exactly; ``kind`` says how its cells are printed and parsed
     (``number``, ``percent`` like ``61.03%``, ``size`` like ``7B``, ``params`` like ``8299M``); ``better`` is the
     direction that wins the bold (``None``: not ranked). ``metric``/``family`` say which results field of which
-    dataset family (``ST`` ShanghaiTech, ``UB`` UBnormal) fills the column for measured rows (None: not measured).
+    dataset family (``ST`` ShanghaiTech, ``UB`` UBnormal) fills the column for measured rows (None: not measured);
+    detection columns name a :data:`tvau_bench.leaderboard.detection.METRICS` key and no family.
     """
 
     header: str
@@ -27,13 +28,19 @@ class Column:
 
 @dataclass(frozen=True)
 class Layout:
-    """A paper table: key (file stem), the paper's title sentence (its caption's first words), columns."""
+    """A paper table: key (file stem), the paper's title sentence (its caption's first words), columns.
+
+    ``measured_by`` names the kind of stored run that adds measured rows to it: ``dialogue`` (per-sample logs,
+    columns filled by ``metric``/``family``), ``detection`` (per-video detection files, columns filled by
+    ``metric``), or ``None`` (reported rows only).
+    """
 
     key: str
     title: str
     caption: str
     first_header: str
     columns: tuple[Column, ...]
+    measured_by: str | None = None
 
     @property
     def headers(self) -> list[str]:
@@ -54,11 +61,12 @@ DETECTION = Layout(
     caption="Experimental results on UBnormal: micro-/macro-averaged frame-level AUC, RBDC and TBDC (%).",
     first_header="Method",
     columns=(
-        Column("Micro AUC ↑", decimals=1),
-        Column("Macro AUC ↑", decimals=1),
-        Column("RBDC ↑", decimals=3),
-        Column("TBDC ↑", decimals=3),
+        Column("Micro AUC ↑", decimals=1, metric="micro_auc"),
+        Column("Macro AUC ↑", decimals=1, metric="macro_auc"),
+        Column("RBDC ↑", decimals=3, metric="rbdc"),
+        Column("TBDC ↑", decimals=3, metric="tbdc"),
     ),
+    measured_by="detection",
 )
 
 DIALOGUE = Layout(
@@ -78,6 +86,7 @@ DIALOGUE = Layout(
         Column("Trajectory (UB) ↑", metric="trajectory_bleu4", family="UB"),
         Column("Yes/No (UB) ↑", kind="percent", metric="yes_no_accuracy", family="UB"),
     ),
+    measured_by="dialogue",
 )
 
 ABLATION = Layout(

@@ -1,9 +1,10 @@
-"""Rebuild the leaderboard (README.md, tables.tex, {table}.csv, dialogue.png) from the reported tables and the
-per-sample logs of admitted runs.
+"""Rebuild the leaderboard (README.md, tables.tex, {table}.csv, dialogue.png) from the reported tables, the
+per-sample logs of admitted dialogue runs and the per-video files of admitted detection runs.
 
-Measured figures are always recomputed from the logs with ``harness.scoring.score_rows``; stored aggregates
-(``results.json``) are never read. Rows come in blocks: the paper's reported rows, then one block per measured
-dataset group. Bold marks the best value of each column *within a block*, so numbers measured on other data
+Measured figures are always recomputed from the evidence: dialogue rows from the logs with
+``harness.scoring.score_rows``, detection rows from the per-video files with ``leaderboard.detection``; stored
+aggregates (``results.json``, ``summary.json``) are never read. Rows come in blocks: the paper's reported rows,
+then one block per measured dataset group (detection: per dataset and split). Bold marks the best value of each column *within a block*, so numbers measured on other data
 (e.g. the synthetic set) never outrank the paper's or vice versa. Output is byte-for-byte deterministic.
 """
 
@@ -20,9 +21,10 @@ from typing import Any
 from .._io import atomic_write_bytes, atomic_write_text
 from ..errors import TvauWarning
 from ..hub.card import markdown_table
+from .detection import BOOTSTRAP, METRICS, MeasuredDetection, measured_detections
 from .layouts import LAYOUTS, MISSING, Column, Layout, format_value, parse_cell
 from .reported import ReportedRow, load_reported
-from .store import StoredRun, dataset_group, stored_runs
+from .store import DETECTION_DIR, StoredRun, dataset_group, slug, stored_runs
 
 REPORTED_BLOCK = "reported"
 OUTPUTS = ("README.md", "tables.tex", "detection.csv", "dialogue.csv", "ablation.csv", "dialogue.png")
@@ -114,20 +116,42 @@ def _measured_cell(col: Column, m: MeasuredRow) -> Cell:
     return Cell(format_value(value, col), value, None if ci is None else (float(ci[0]), float(ci[1])))
 
 
+def detection_rows(layout: Layout, detection: Sequence[MeasuredDetection]) -> list[Row]:
+    """Rows of stored detection runs: figures x100 recomputed from per-video files, with their intervals."""
+    rows = []
+    for d in detection:
+        run, fig = d.run, d.figures
+        cells = {}
+        for col in layout.columns:
+            value = None if col.metric is None else fig.values.get(col.metric)
+            ci = None if col.metric is None else fig.ci95.get(col.metric)
+            cells[col.header] = Cell(format_value(value, col), value, ci)
+        note = f"measured on {run.dataset} ({run.split}; {fig.num_videos} videos, {fig.num_frames} frames)"
+        gaps = [m for m in METRICS if fig.ci95[m] is None]
+        if gaps:
+            counts = ", ".join(f"{m} {fig.undefined[m]}/{fig.n_resamples}" for m in gaps)
+            note += f"; no interval where undefined on some resamples, too few videos ({counts})"
+        rows.append(Row(run.display_name, f"measured: {run.dataset} ({run.split})", "measured", cells, note))
+    return rows
+
+
 def build_table(
-    layout: Layout, reported: Sequence[ReportedRow], measured: Sequence[MeasuredRow] = ()
+    layout: Layout,
+    reported: Sequence[ReportedRow],
+    measured: Sequence[MeasuredRow] = (),
+    detection: Sequence[MeasuredDetection] = (),
 ) -> Table:
     """Reported rows, then measured rows, with the bold best value per column within each block."""
-    rows = reported_rows(layout, reported) + (measured_rows(layout, measured) if _is_measured(layout) else [])
+    rows = reported_rows(layout, reported)
+    if layout.measured_by == "dialogue":
+        rows += measured_rows(layout, measured)
+    elif layout.measured_by == "detection":
+        rows += detection_rows(layout, detection)
     for block in dict.fromkeys(r.block for r in rows):
         members = [r for r in rows if r.block == block]
         for col in layout.columns:
             _bold_best(col, [r.cells[col.header] for r in members])
     return Table(layout, rows)
-
-
-def _is_measured(layout: Layout) -> bool:
-    return any(c.metric for c in layout.columns)
 
 
 def _bold_best(col: Column, cells: list[Cell]) -> None:
@@ -273,7 +297,9 @@ def to_csv(table: Table) -> str:
     return buf.getvalue()
 
 
-def to_readme(tables: Sequence[Table], measured: Sequence[MeasuredRow]) -> str:
+def to_readme(
+    tables: Sequence[Table], measured: Sequence[MeasuredRow], detection: Sequence[MeasuredDetection] = ()
+) -> str:
     """The leaderboard page: legend, the three tables, the chart, and the measured runs' provenance."""
     parts = [
         "# T-VAU leaderboard",
@@ -289,6 +315,13 @@ def to_readme(tables: Sequence[Table], measured: Sequence[MeasuredRow]) -> str:
         "  data); numbers from different data are not ranked against each other.",
         "",
     ]
+    if detection:
+        fig = detection[0].figures
+        parts[-1:-1] = [
+            "- **measured (detection)**: recomputed from the stored per-video score, label, track and detection",
+            "  files (frame AUC as the UBnormal script, RBDC/TBDC), ×100 as in the paper, with 95% intervals from",
+            f"  a bootstrap over videos ({fig.n_resamples} resamples, seed {fig.seed}) in brackets.",
+        ]
     for table in tables:
         parts += [f"## {table.layout.title}", "", table.layout.caption, "", to_markdown(table)]
     parts += ["## Dialogue scores", "", "![dialogue scores](dialogue.png)", ""]
@@ -300,9 +333,46 @@ def to_readme(tables: Sequence[Table], measured: Sequence[MeasuredRow]) -> str:
             rows.append([m.model, " + ".join(m.datasets), m.split, fps, f"`{sig}`"])
         header = ["Model", "Datasets", "Split", "Fingerprint(s)", "Signature"]
         parts += ["## Measured runs", "", markdown_table(header, rows), ""]
-    else:
+    elif not detection:
         parts += ["No measured runs admitted yet.", ""]
+    if detection:
+        rows = []
+        for d in detection:
+            run, fig = d.run, d.figures
+            where = f"`results/{slug(run.dataset)}/{DETECTION_DIR}/{slug(run.name)}/`"
+            rows.append(
+                [
+                    run.name,
+                    run.dataset,
+                    run.split,
+                    str(fig.num_videos),
+                    str(fig.num_frames),
+                    _rule_text(run.rule),
+                    where,
+                ]
+            )
+        header = ["Method", "Dataset", "Split", "Videos", "Frames", "Detection rule", "Evidence"]
+        parts += [
+            "## Measured detection runs",
+            "",
+            f"Intervals: {BOOTSTRAP}, {detection[0].figures.n_resamples} resamples, seed {detection[0].figures.seed}.",
+            "",
+            markdown_table(header, rows),
+            "",
+        ]
     return "\n".join(parts)
+
+
+def _rule_text(rule: dict[str, Any] | None) -> str:
+    """The heatmap-to-box rule in a few words (levels, smallest component, NMS, box convention)."""
+    if not rule:
+        return "-"
+    levels = ", ".join(f"{float(t):g}" for t in rule.get("thresholds", []))
+    nms = rule.get("nms_iou")
+    return (
+        f"levels {levels}; min area {rule.get('min_area')}; NMS {'off' if nms is None else f'{nms:g}'}; "
+        f"boxes {rule.get('box')}"
+    )
 
 
 # --- chart --------------------------------------------------------------------------------------------------------
@@ -368,27 +438,32 @@ def chart_png(table: Table) -> bytes:
 # --- I/O edge ---------------------------------------------------------------------------------------------------
 
 
-def build_all(root: str | Path = "leaderboard") -> tuple[list[Table], list[MeasuredRow]]:
-    """The three tables from ``ROOT/reported`` and the logs of every admitted run under ``ROOT/results``."""
+def build_all(
+    root: str | Path = "leaderboard",
+) -> tuple[list[Table], list[MeasuredRow], list[MeasuredDetection]]:
+    """The three tables from ``ROOT/reported`` and the evidence of every admitted run under ``ROOT/results``."""
     from ..harness.scoring import score_rows
 
     measured = group_measured(stored_runs(root), score_rows)
-    tables = [build_table(layout, load_reported(root, key), measured) for key, layout in LAYOUTS.items()]
-    return tables, measured
+    detection = measured_detections(root)
+    tables = [
+        build_table(layout, load_reported(root, key), measured, detection) for key, layout in LAYOUTS.items()
+    ]
+    return tables, measured, detection
 
 
 def render(root: str | Path = "leaderboard", out: str | Path | None = None) -> list[Path]:
     """Write every output file into ``out`` (default ``root``); returns their paths."""
     root = Path(root)
     out = Path(out) if out is not None else root
-    tables, measured = build_all(root)
+    tables, measured, detection = build_all(root)
     written = []
     for table in tables:
         path = out / f"{table.layout.key}.csv"
         atomic_write_text(path, to_csv(table))
         written.append(path)
     atomic_write_text(out / "tables.tex", "\n".join(to_latex(t) for t in tables))
-    atomic_write_text(out / "README.md", to_readme(tables, measured))
+    atomic_write_text(out / "README.md", to_readme(tables, measured, detection))
     dialogue = next(t for t in tables if t.layout.key == "dialogue")
     atomic_write_bytes(out / "dialogue.png", chart_png(dialogue))
     written += [out / "tables.tex", out / "README.md", out / "dialogue.png"]

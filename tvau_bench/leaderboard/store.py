@@ -10,6 +10,10 @@ equals what ``score_rows`` recomputes from the log. Any failure refuses the run,
 An admitted run is copied to ``ROOT/results/{dataset}/{model}/`` with ``evidence.json``: the SHA-256 of each
 copied file and a hash chain over the log lines, so that an edit made after admission is caught at render.
 
+Detection runs (``tvau-bench detect`` outputs, :mod:`.detection`) live under ``ROOT/results/{dataset}/detection/``
+and are copied, hashed and verified with the same helpers (:func:`store_folder`, :func:`file_hashes`,
+:func:`check_hashes`); a dialogue model may therefore not be named ``detection``.
+
 What this cannot catch: a forger who rewrites raw answers *and* every derived field (parsed answers, per-sample
 scores, results.json) consistently. Model outputs carry no signature, so such a log is indistinguishable from
 a real run of another model; git history and rerunning the baseline configs are the defence there.
@@ -20,6 +24,7 @@ from __future__ import annotations
 import math
 import re
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +36,9 @@ from ..harness.protocol import evaluation_set
 from ..harness.run_log import LOG, MANIFEST, RESULTS, read_log
 
 EVIDENCE = "evidence.json"
+DETECTION_DIR = (
+    "detection"  # ROOT/results/{dataset}/detection/{name}/ holds detection runs (leaderboard.detection)
+)
 FAMILIES = {"shanghaitech": "ST", "ubnormal": "UB"}
 
 _MANIFEST_KEYS = (
@@ -111,24 +119,64 @@ def add_run(
             fix="pass the dataset the run used",
         )
     checked = validate_run(rundir, data)
-    dest = Path(root) / "results" / slug(manifest["dataset"]) / slug(manifest["model"]["name"])
+    model_slug = slug(manifest["model"]["name"])
+    if model_slug == DETECTION_DIR:
+        raise TvauError(
+            f"a model may not be named {DETECTION_DIR!r}: that folder holds the dataset's detection runs",
+            path=rundir / MANIFEST,
+            field="model.name",
+            fix="rename the model in its config and rerun",
+        )
+    dest = Path(root) / "results" / slug(manifest["dataset"]) / model_slug
+    return store_folder(
+        rundir,
+        (MANIFEST, LOG, RESULTS),
+        dest,
+        _evidence(manifest, checked),
+        replace=replace,
+        what="run of this model on this dataset",
+    )
+
+
+def store_folder(
+    src: Path, names: Sequence[str], dest: Path, evidence: dict[str, Any], *, replace: bool, what: str
+) -> Path:
+    """Copy ``names`` (paths relative to ``src``) to ``dest`` with ``evidence.json``, atomically (one rename).
+
+    ``evidence["files"]`` must hold the hashes of ``names``; a ``dest`` holding other files is kept unless
+    ``replace`` (re-adding the very same files is a no-op overwrite)."""
     if dest.exists():
-        same = (dest / EVIDENCE).is_file() and read_json(dest / EVIDENCE).get("files") == checked["files"]
+        same = (dest / EVIDENCE).is_file() and read_json(dest / EVIDENCE).get("files") == evidence["files"]
         if not same and not replace:
             raise TvauError(
-                "the store already holds another run of this model on this dataset",
-                path=dest,
-                fix="pass --replace to supersede it",
+                f"the store already holds another {what}", path=dest, fix="pass --replace to supersede it"
             )
         shutil.rmtree(dest)
     tmp = dest.with_name(f".{dest.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    for name in (MANIFEST, LOG, RESULTS):
-        shutil.copyfile(rundir / name, tmp / name)
-    write_json(tmp / EVIDENCE, _evidence(manifest, checked))
+    for name in names:
+        (tmp / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src / name, tmp / name)
+    write_json(tmp / EVIDENCE, evidence)
     tmp.replace(dest)
     return dest
+
+
+def file_hashes(folder: Path, names: Sequence[str]) -> dict[str, str]:
+    """SHA-256 of each file ``names`` (paths relative to ``folder``), keyed by that path."""
+    return {name: sha256_file(folder / name) for name in names}
+
+
+def check_hashes(folder: Path, files: dict[str, str], names: Sequence[str] | None = None) -> None:
+    """Each of ``names`` (default: every file of ``files``) must exist and hash as recorded at admission."""
+    for name in files if names is None else names:
+        if not (folder / name).is_file() or sha256_file(folder / name) != files.get(name):
+            raise TvauError(
+                f"{name} changed since it was admitted",
+                path=folder / name,
+                fix="restore it from git, or re-add the original run with `leaderboard add --replace`",
+            )
 
 
 def validate_run(rundir: str | Path, data: Any) -> dict[str, Any]:
@@ -190,7 +238,7 @@ def validate_run(rundir: str | Path, data: Any) -> dict[str, Any]:
     if results.get("model") != manifest["model"]:
         raise TvauError("model differs from run.json", path=results_path, field="model")
     return {
-        "files": {name: sha256_file(rundir / name) for name in (MANIFEST, LOG, RESULTS)},
+        "files": file_hashes(rundir, (MANIFEST, LOG, RESULTS)),
         "log_chain": log_chain([row for _, row in rows]),
         "n_samples": len(rows),
     }
@@ -297,13 +345,7 @@ def load_stored(folder: str | Path) -> StoredRun:
     """One stored run: its files must hash as at admission, and its lines must chain as at admission."""
     folder = Path(folder)
     ev = read_json(folder / EVIDENCE)
-    for name in (MANIFEST, LOG):
-        if not (folder / name).is_file() or sha256_file(folder / name) != ev["files"].get(name):
-            raise TvauError(
-                f"{name} changed since it was admitted",
-                path=folder / name,
-                fix="restore it from git, or re-add the original run with `leaderboard add --replace`",
-            )
+    check_hashes(folder, ev["files"], (MANIFEST, LOG))
     from ..harness.scoring import row_problems
 
     pairs = read_log(folder / LOG, ev["fingerprint"])
