@@ -328,3 +328,18 @@ def test_classical_detect_output_is_admitted_and_rendered(synth_small, tmp_path)
     metrics = read_json(out / "summary.json")["metrics"]
     assert row["Micro AUC ↑"] == f"{100 * metrics['micro_auc']:.1f}"
     assert row["TBDC ↑"] == f"{100 * metrics['tbdc']:.3f}"
+
+
+def test_a_few_undefined_resamples_are_left_out_of_the_interval(detect_dir, tmp_path):
+    # Three videos, one normal: about 1 resample in 27 draws only the normal one (no abnormal frame).
+    three = tmp_path / "three"
+    shutil.copytree(detect_dir, three)
+    for kind in ("labels", "scores", "detections", "tracks"):
+        for p in (three / kind).glob("*.txt"):
+            if p.stem not in ("video_00", "video_01", "video_02"):
+                p.unlink()
+    fig = detection_figures(read_detection_data(three), n_resamples=200, seed=0)
+    assert 0 < fig.undefined["micro_auc"] <= 20
+    lo, hi = fig.ci95["micro_auc"]
+    assert 0 <= lo < hi <= 100
+    assert fig.ci95["rbdc"] is not None and fig.undefined["rbdc"] == fig.undefined["micro_auc"]

@@ -111,6 +111,18 @@ def demo_steps(out: Path, *, seed: int = 0, ahd_minutes: float = 4.0) -> list[St
         for _, rundir in _run_dirs(runs):
             dataset = str(hub / f"{rundir.parent.name}-fg")
             cli(["leaderboard", "add", str(rundir), "--root", str(board), "--dataset", dataset])
+        for method in ("ahd", "classical"):  # detection rows, recomputed from the per-video files
+            cli(
+                [
+                    "leaderboard",
+                    "add",
+                    str(det / method),
+                    "--root",
+                    str(board),
+                    "--dataset",
+                    "synthetic-ubnormal",
+                ]
+            )
         cli(["leaderboard", "render", "--root", str(board)])
         return {"files": sorted(p.name for p in board.iterdir() if p.is_file())}
 

@@ -14,8 +14,9 @@ of every copied file, through :mod:`.store`'s helpers). Rendering verifies those
 not admitted, and recomputes the figures from the per-video files only (never from ``summary.json``), with 95%
 percentile intervals from a bootstrap over videos: each resample draws videos with replacement (duplicates
 become separate videos), and all four metrics are recomputed on it, RBDC/TBDC with ``num_frames`` = the drawn
-videos' frames. A metric undefined on some resample (no abnormal frame, no ground-truth track drawn) gets no
-interval, and the row says so.
+videos' frames. A resample on which a metric is undefined (no abnormal frame, no ground-truth track drawn) is
+left out of that metric's percentiles, and the row counts them; past 10% of the resamples (too few videos) the
+metric gets no interval.
 
 What this cannot catch: per-video files rewritten together with a ``summary.json`` that agrees with them, or
 an edit that leaves all four metrics unchanged (e.g. a score changed without changing any ranking).
@@ -372,6 +373,9 @@ def detection_metrics(data: DetectionData) -> dict[str, float]:
     return {"micro_auc": auc.micro_auc, "macro_auc": auc.macro_auc, "rbdc": region.rbdc, "tbdc": region.tbdc}
 
 
+MIN_DEFINED_SHARE = 0.9  # below this share of defined resamples, no interval
+
+
 def detection_figures(
     data: DetectionData, *, n_resamples: int = N_RESAMPLES, seed: int = SEED
 ) -> DetectionFigures:
@@ -404,9 +408,15 @@ def detection_figures(
             values.append(figures(idx)[m])
             return values[-1]
 
-        lo, hi = bootstrap_ci(rows, statistic, n_resamples=n_resamples, seed=seed)
-        undefined[m] = int(np.isnan(values).sum())
-        ci95[m] = None if math.isnan(lo) or math.isnan(hi) else (100.0 * lo, 100.0 * hi)
+        bootstrap_ci(rows, statistic, n_resamples=n_resamples, seed=seed)
+        defined = np.asarray(values)[~np.isnan(values)]
+        undefined[m] = n_resamples - len(defined)
+        # Percentiles over the resamples where the metric exists, as long as they are nearly all of them.
+        if len(defined) >= MIN_DEFINED_SHARE * n_resamples:
+            lo, hi = np.percentile(defined, [2.5, 97.5])
+            ci95[m] = (100.0 * float(lo), 100.0 * float(hi))
+        else:
+            ci95[m] = None
     return DetectionFigures(
         values={m: 100.0 * point[m] for m in METRICS},
         ci95=ci95,

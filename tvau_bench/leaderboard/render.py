@@ -130,7 +130,11 @@ def detection_rows(layout: Layout, detection: Sequence[MeasuredDetection]) -> li
         gaps = [m for m in METRICS if fig.ci95[m] is None]
         if gaps:
             counts = ", ".join(f"{m} {fig.undefined[m]}/{fig.n_resamples}" for m in gaps)
-            note += f"; no interval where undefined on some resamples, too few videos ({counts})"
+            note += f"; no interval where undefined on over 10% of resamples, too few videos ({counts})"
+        left_out = [m for m in METRICS if fig.ci95[m] is not None and fig.undefined[m]]
+        if left_out:
+            counts = ", ".join(f"{m} {fig.undefined[m]}/{fig.n_resamples}" for m in left_out)
+            note += f"; resamples where a metric is undefined left out of its interval ({counts})"
         rows.append(Row(run.display_name, f"measured: {run.dataset} ({run.split})", "measured", cells, note))
     return rows
 
