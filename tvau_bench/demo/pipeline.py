@@ -24,7 +24,7 @@ DIALOGUE_RUNS = {
 DIALOGUE_KEYS = ("yes_no_accuracy", "target_bleu4", "trajectory_bleu4", "n_samples")
 
 
-def demo_steps(out: Path, *, seed: int = 0, ahd_minutes: float = 4.0) -> list[Step]:
+def demo_steps(out: Path, *, seed: int = 0, ahd_epochs: int = 60) -> list[Step]:
     """The demo's steps, in order, writing everything under ``out``."""
     src, ann, hub = out / "source", out / "annotations", out / "hub"
     ahd, det, runs, board = out / "models" / "ahd", out / "detect", out / "runs", out / "leaderboard"
@@ -61,6 +61,8 @@ def demo_steps(out: Path, *, seed: int = 0, ahd_minutes: float = 4.0) -> list[St
         return counts
 
     def train() -> dict[str, Any]:
+        # A fixed number of epochs, not a time budget: the weights (and every number after them) are then the
+        # same on every run, and a killed training resumes to the same result.
         cli(
             [
                 "train",
@@ -69,12 +71,12 @@ def demo_steps(out: Path, *, seed: int = 0, ahd_minutes: float = 4.0) -> list[St
                 str(src / "ubnormal"),
                 "--out",
                 str(ahd),
-                "--max-minutes",
-                str(ahd_minutes),
+                "--epochs",
+                str(ahd_epochs),
             ]
         )
-        summary = ahd / "train_summary.json"
-        return read_json(summary) if summary.exists() else {"ckpt": str(ahd)}
+        config = read_json(ahd / "config.json")
+        return {"epochs_done": config["epochs_done"], "final_loss": config["loss_history"][-1]}
 
     def detect() -> dict[str, Any]:
         result = {}
@@ -144,10 +146,10 @@ def demo_steps(out: Path, *, seed: int = 0, ahd_minutes: float = 4.0) -> list[St
     ]
 
 
-def run_demo(out: Path, *, seed: int = 0, ahd_minutes: float = 4.0) -> list[StepResult]:
+def run_demo(out: Path, *, seed: int = 0, ahd_epochs: int = 60) -> list[StepResult]:
     """Run (or resume) the demo into ``out``; returns each step's summary and writes ``out/summary.json``."""
     out = Path(out)
-    settings = {"seed": seed, "ahd_minutes": ahd_minutes}
+    settings = {"seed": seed, "ahd_epochs": ahd_epochs}
     settings_path = out / ".steps" / "settings.json"
     if settings_path.exists() and read_json(settings_path) != settings:
         raise TvauError(
@@ -156,7 +158,7 @@ def run_demo(out: Path, *, seed: int = 0, ahd_minutes: float = 4.0) -> list[Step
             fix="use another --out, or delete the folder to start over",
         )
     write_json(settings_path, settings)
-    results = run_steps(demo_steps(out, seed=seed, ahd_minutes=ahd_minutes), out / ".steps")
+    results = run_steps(demo_steps(out, seed=seed, ahd_epochs=ahd_epochs), out / ".steps")
     write_json(out / "summary.json", {r.name: r.summary for r in results})
     return results
 
