@@ -30,7 +30,7 @@ def write_figures(
 
     from ..harness.run_log import load_run
     from ..models.data import load_video
-    from ..models.detect import ahd_heatmap_fn
+    from ..models.detect import DEFAULT_RULE, ahd_heatmap_fn
     from ..models.train_ahd import load_ahd
     from ..sources import open_source
 
@@ -67,7 +67,9 @@ def write_figures(
         video.object_masks(start + i).get(target_oid, np.zeros(f.shape[:2], bool))
         for i, f in enumerate(frames)
     ]
-    _masks(paths["trajectory_masks"], frames, gt_masks, [heat[start + i] >= 0.5 for i in range(len(frames))])
+    level = DEFAULT_RULE.thresholds[0]  # the level detections are cut at
+    pred_masks = [heat[start + i] >= level for i in range(len(frames))]
+    _masks(paths["trajectory_masks"], frames, gt_masks, pred_masks, level)
     return {"sample_id": row["sample_id"], **{k: str(v) for k, v in paths.items()}}
 
 
@@ -153,13 +155,15 @@ def _boxes(
     _save(fig, path)
 
 
-def _masks(path: Path, frames: list[np.ndarray], gt: list[np.ndarray], pred: list[np.ndarray]) -> None:
+def _masks(
+    path: Path, frames: list[np.ndarray], gt: list[np.ndarray], pred: list[np.ndarray], level: float
+) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(2, 1, figsize=(6, 9))
     for ax, masks, title in (
         (axes[0], gt, "ground-truth masks"),
-        (axes[1], pred, "predicted masks (AHD ≥ 0.5)"),
+        (axes[1], pred, f"predicted masks (AHD ≥ {level:g})"),
     ):
         canvas = _blend(frames).astype(np.float32)
         cmap = plt.get_cmap("plasma")

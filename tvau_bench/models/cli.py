@@ -66,7 +66,7 @@ def register(subparsers: Any) -> None:
     d.add_argument("--out", required=True, type=Path)
     d.add_argument("--method", choices=("ahd", "classical"), default="ahd")
     d.add_argument("--ckpt", type=Path, default=None, help="AHD checkpoint folder (method ahd)")
-    d.add_argument("--thresholds", default=None, help="comma-separated heatmap levels (default 0.5)")
+    d.add_argument("--thresholds", default=None, help="comma-separated heatmap levels (default 0.3)")
     d.add_argument("--min-area", type=int, default=None, help="smallest component in pixels (default 4)")
     d.add_argument("--time-sigma", type=float, default=None, help="temporal Gaussian smoothing of heatmaps")
     d.add_argument("--overlays", type=int, default=4, help="PNG overlays to write")

@@ -29,7 +29,10 @@ from ..metrics.io import write_detections_file, write_tracks_file, write_values_
 from ..progress import progress
 from .data import VideoArrays, clip_indices, load_video, to_tensor
 
-DEFAULT_RULE = DetectionRule(thresholds=(0.5,), min_area=4, nms_iou=0.3)
+# One rule for every method. The level 0.3 was chosen on a held-out tuning source (synthetic seed 1, test
+# split), never on the evaluated one: RBDC/TBDC of both the AHD and the classical baseline plateau at 0.2-0.3
+# and fall above it (AHD RBDC 0.58 at 0.3 vs 0.54 at 0.5 there).
+DEFAULT_RULE = DetectionRule(thresholds=(0.3,), min_area=4, nms_iou=0.3)
 
 
 def ahd_heatmap_fn(
