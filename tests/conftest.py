@@ -6,6 +6,7 @@ os.environ.setdefault("TVAU_NO_PROGRESS", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,19 +26,24 @@ SMALL_SIZES = {
 }
 
 
-def _shared(tmp_path_factory: pytest.TempPathFactory, name: str, **kwargs) -> Path:
-    """Generate once for all xdist workers of the run (a lock and a done-marker in the shared temp root)."""
-    from tvau_bench.synth import generate
-
+def _built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], object]) -> Path:
+    """``build(out)`` once for all xdist workers of the run (a lock and a done-marker in the shared temp root)."""
     base = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         base = base.parent  # shared by the workers of this run
     out = base / name
     with FileLock(str(base / f"{name}.lock")):
         if not (out / ".done").is_file():
-            generate(out, **kwargs)
+            build(out)
             (out / ".done").write_text("ok", encoding="utf-8")
     return out
+
+
+def _shared(tmp_path_factory: pytest.TempPathFactory, name: str, **kwargs) -> Path:
+    """Generate a synthetic set once for all xdist workers of the run."""
+    from tvau_bench.synth import generate
+
+    return _built_once(tmp_path_factory, name, lambda out: generate(out, **kwargs))
 
 
 @pytest.fixture(scope="session")
@@ -51,3 +57,58 @@ def synth_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def synth_small(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A smaller synthetic set (both layouts, seed 0, :data:`SMALL_SIZES`): 40 frames a video. Read-only."""
     return _shared(tmp_path_factory, "synth_small", fmt="both", seed=0, **SMALL_SIZES)
+
+
+# The tiny UBnormal set the models and hub end-to-end tests share: 2+2+2 videos of 24 frames at 96x72.
+TINY_UB_SIZES = {
+    "width": 96,
+    "height": 72,
+    "frames": 24,
+    "scenes": 1,
+    "ub_train": 2,
+    "ub_validation": 2,
+    "ub_test": 2,
+}
+
+
+def _build_tiny_bench(out: Path) -> None:
+    """Synthetic source -> annotate (the geometric ``synthetic`` recipe) -> hub export, under ``out``."""
+    from tvau_bench.annotate.pipeline import run as annotate
+    from tvau_bench.annotate.recipe import load_recipe
+    from tvau_bench.hub.export import export
+    from tvau_bench.synth import generate
+
+    generate(out, fmt="ubnormal", seed=0, **TINY_UB_SIZES)
+    annotate(load_recipe("synthetic"), out / "ubnormal", out / "ann")
+    res = export(out / "ann", out / "hub", repo_id="tvau/ubnormal-fg")
+    assert res.ok, res.validation.format()
+
+
+@pytest.fixture(scope="session")
+def tiny_bench(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny benchmark built once per run (:data:`TINY_UB_SIZES`, seed 0): ``tiny_bench / "ubnormal"`` is the
+    source root (with ``truth.jsonl``), ``tiny_bench / "ann"`` its `annotate` output (geometric backend) and
+    ``tiny_bench / "hub"`` that output exported as a hub dataset folder. Read-only for tests."""
+    return _built_once(tmp_path_factory, "tiny_bench", _build_tiny_bench)
+
+
+@pytest.fixture(scope="session")
+def tiny_ahd_config() -> Callable[..., object]:
+    """A factory for the CPU-sized ``AHDConfig`` the models tests train; keyword arguments override fields."""
+    from tvau_bench.models.train_ahd import AHDConfig
+
+    def make(**overrides: object) -> AHDConfig:
+        fields = {
+            "widths": [8, 16],
+            "text_dim": 8,
+            "max_side": 64,
+            "clip_len": 3,
+            "batch": 2,
+            "epochs": 2,
+            "steps_per_epoch": 2,
+            "crop": [32, 48],
+        }
+        fields.update(overrides)
+        return AHDConfig(**fields)
+
+    return make

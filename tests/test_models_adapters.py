@@ -62,50 +62,24 @@ def test_query_turns_drop_the_exemplar():
 
 
 @pytest.fixture(scope="module")
-def bench(tmp_path_factory):
-    from tvau_bench.annotate.pipeline import run as annotate
-    from tvau_bench.annotate.recipe import load_recipe
-    from tvau_bench.models.train_ahd import AHDConfig, train_ahd
-    from tvau_bench.synth import generate
+def bench(tiny_bench, tiny_ahd_config, tmp_path_factory):
+    """(work folder, source root, annotations) with an AHD checkpoint trained on the shared tiny benchmark."""
+    from tvau_bench.models.train_ahd import train_ahd
 
-    base = tmp_path_factory.mktemp("adapters")
-    generate(
-        base / "synth",
-        fmt="ubnormal",
-        seed=1,
-        width=96,
-        height=72,
-        frames=30,
-        scenes=1,
-        ub_train=2,
-        ub_validation=2,
-        ub_test=2,
-        anomalies_per_video=1,
-    )
-    root = base / "synth" / "ubnormal"
-    annotate(load_recipe("synthetic"), root, base / "ann")
-    cfg = AHDConfig(
-        widths=[8, 16],
-        text_dim=8,
-        max_side=64,
-        clip_len=3,
-        batch=2,
-        epochs=1,
-        steps_per_epoch=3,
-        crop=[32, 48],
-    )
-    train_ahd(root, base / "ahd", cfg, log=lambda *_: None)
-    return base, root
+    work = tmp_path_factory.mktemp("adapters")
+    root = tiny_bench / "ubnormal"
+    train_ahd(root, work / "ahd", tiny_ahd_config(epochs=1, steps_per_epoch=3), log=lambda *_: None)
+    return work, root, tiny_bench / "ann"
 
 
-def _run(base, model, root, name):
+def _run(base, model, root, dataset, name):
     out = base / name
     args = [
         "run",
         "--model",
         str(model),
         "--dataset",
-        str(base / "ann"),
+        str(dataset),
         "--out",
         str(out),
         "--video-root",
@@ -116,11 +90,11 @@ def _run(base, model, root, name):
 
 
 def test_ahd_template_adapter_runs_the_protocol(bench):
-    base, root = bench
+    base, root, dataset = bench
     model = write_model(
         base / "tmpl.yaml", "ahd-template", "ahd-template", adapter_args={"ckpt": str(base / "ahd")}
     )
-    res, rows = _run(base, model, root, "run_tmpl")
+    res, rows = _run(base, model, root, dataset, "run_tmpl")
     assert res["n_samples"] == len(rows) > 0 and res["adapter"] == "ahd-template"
     assert {r["turns"][0]["raw"] for r in rows} <= {"Yes", "No"}
     # abnormal samples are asked all three turns
@@ -128,17 +102,15 @@ def test_ahd_template_adapter_runs_the_protocol(bench):
 
 
 def test_tvau_adapter_runs_the_protocol(bench):
-    from tvau_bench.models.tiny import build_tiny_qwen, build_tokenizer
+    from tvau_bench.models.tiny import save_tiny_lvlm
 
-    base, root = bench
-    samples = [r for _, r in iter_jsonl(base / "ann" / "samples.jsonl")]
-    texts = [t["question"] + " " + t["answer"] for s in samples for t in s["dialogue"]]
-    tok = build_tokenizer(texts)
-    lvlm_dir = base / "lvlm"
-    build_tiny_qwen(tok).save_pretrained(lvlm_dir)
-    tok.save_pretrained(lvlm_dir)
+    base, root, dataset = bench
+    samples = [r for _, r in iter_jsonl(dataset / "samples.jsonl")]
+    lvlm_dir = save_tiny_lvlm(
+        base / "lvlm", [t["question"] + " " + t["answer"] for s in samples for t in s["dialogue"]]
+    )
     ckpt = base / "tvau"
-    args = ["train", "rae", "--dataset", str(base / "ann"), "--lvlm", str(lvlm_dir), "--source", str(root)]
+    args = ["train", "rae", "--dataset", str(dataset), "--lvlm", str(lvlm_dir), "--source", str(root)]
     assert (
         main(
             [
@@ -164,6 +136,6 @@ def test_tvau_adapter_runs_the_protocol(bench):
         adapter_args={"ckpt": str(ckpt)},
         generation={"temperature": 0.0, "top_p": 1.0, "max_new_tokens": 4, "seed": 0},
     )
-    res, rows = _run(base, model, root, "run_tvau")
+    res, rows = _run(base, model, root, dataset, "run_tvau")
     assert res["n_samples"] == len(rows) > 0 and res["adapter"] == "tvau"
     assert all(r["turns"][0]["raw"] is not None for r in rows)

@@ -139,53 +139,21 @@ def test_rae_tokens_and_scatter_checks():
 
 
 @pytest.fixture(scope="module")
-def tiny_source(tmp_path_factory):
-    from tvau_bench.synth import generate
-
-    out = tmp_path_factory.mktemp("synth")
-    generate(
-        out,
-        fmt="ubnormal",
-        seed=3,
-        width=96,
-        height=72,
-        frames=24,
-        scenes=1,
-        ub_train=2,
-        ub_validation=2,
-        ub_test=2,
-    )
-    return out / "ubnormal"
+def tiny_source(tiny_bench):
+    return tiny_bench / "ubnormal"
 
 
-def _cfg(**kw):
-    from tvau_bench.models.train_ahd import AHDConfig
-
-    base = dict(
-        widths=[8, 16],
-        text_dim=8,
-        max_side=64,
-        clip_len=3,
-        batch=2,
-        epochs=2,
-        steps_per_epoch=2,
-        crop=[32, 48],
-    )
-    base.update(kw)
-    return AHDConfig(**base)
-
-
-def test_train_resume_matches_uninterrupted(tiny_source, tmp_path):
+def test_train_resume_matches_uninterrupted(tiny_source, tiny_ahd_config, tmp_path):
     from tvau_bench.models.checkpoint import load_checkpoint
     from tvau_bench.models.train_ahd import train_ahd
 
-    straight = train_ahd(tiny_source, tmp_path / "a", _cfg(), log=lambda *_: None)
+    straight = train_ahd(tiny_source, tmp_path / "a", tiny_ahd_config(), log=lambda *_: None)
     assert straight["epochs"] == 2 and straight["steps"] == 4
     # "killed" after the first epoch, then rerun with the same settings
-    first = train_ahd(tiny_source, tmp_path / "b", _cfg(), max_steps=2, log=lambda *_: None)
+    first = train_ahd(tiny_source, tmp_path / "b", tiny_ahd_config(), max_steps=2, log=lambda *_: None)
     assert first["epochs"] == 1
     messages = []
-    resumed = train_ahd(tiny_source, tmp_path / "b", _cfg(), log=messages.append)
+    resumed = train_ahd(tiny_source, tmp_path / "b", tiny_ahd_config(), log=messages.append)
     assert resumed["epochs"] == 2 and any("resuming after epoch 1" in m for m in messages)
     wa, cfg_a = load_checkpoint(tmp_path / "a")
     wb, _ = load_checkpoint(tmp_path / "b")
@@ -195,7 +163,7 @@ def test_train_resume_matches_uninterrupted(tiny_source, tmp_path):
     from tvau_bench.errors import TvauError
 
     with pytest.raises(TvauError, match="other settings"):
-        train_ahd(tiny_source, tmp_path / "b", _cfg(lr=1.0), log=lambda *_: None)
+        train_ahd(tiny_source, tmp_path / "b", tiny_ahd_config(lr=1.0), log=lambda *_: None)
 
 
 def test_cli_train_detect_and_metrics(tiny_source, tmp_path, capsys):

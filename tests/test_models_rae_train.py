@@ -18,25 +18,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory):
-    from tvau_bench.models.tiny import build_tiny_qwen, build_tokenizer
+def setup(tiny_bench, tmp_path_factory):
+    from tvau_bench.models.tiny import save_tiny_lvlm
     from tvau_bench.sources import open_source
-    from tvau_bench.synth import generate
 
     base = tmp_path_factory.mktemp("rae")
-    generate(
-        base / "synth",
-        fmt="ubnormal",
-        seed=5,
-        width=96,
-        height=72,
-        frames=24,
-        scenes=1,
-        ub_train=2,
-        ub_validation=2,
-        ub_test=2,
-    )
-    root = base / "synth" / "ubnormal"
+    root = tiny_bench / "ubnormal"
     source = open_source(root)
     samples = []
     for v in source.videos("train"):
@@ -102,11 +89,7 @@ def setup(tmp_path_factory):
     dataset = base / "annotations"
     write_jsonl(dataset / "samples.jsonl", samples)
     texts = [t["question"] + " " + t["answer"] for s in samples for t in s["dialogue"]]
-    tok = build_tokenizer(texts)
-    lvlm = build_tiny_qwen(tok, seed=0)
-    lvlm_dir = base / "lvlm"
-    lvlm.save_pretrained(lvlm_dir)
-    tok.save_pretrained(lvlm_dir)
+    lvlm_dir = save_tiny_lvlm(base / "lvlm", texts, seed=0)
     return root, dataset, lvlm_dir, samples
 
 

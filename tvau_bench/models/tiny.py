@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from .rae import ANOMALY_TOKEN
@@ -222,3 +223,13 @@ def build_tiny_qwen(tokenizer: Any, *, seed: int = 0, head_std: float = 0.3, **o
     with torch.no_grad():
         model.lm_head.weight.normal_(0.0, head_std)
     return model.eval()
+
+
+def save_tiny_lvlm(folder: str | Path, texts: Iterable[str], *, seed: int = 0) -> Path:
+    """Save a tiny random Qwen2.5-VL and its tokenizer (vocabulary from ``texts``) to ``folder``
+    (``save_pretrained`` layout, what ``--lvlm`` reads); returns the folder."""
+    folder = Path(folder)
+    tok = build_tokenizer(texts)
+    build_tiny_qwen(tok, seed=seed).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder
