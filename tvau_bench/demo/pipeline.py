@@ -182,5 +182,5 @@ def _reported_dir() -> Path:
 
 def _brief(report: dict[str, Any]) -> dict[str, Any]:
     """The parts of an annotation report worth a summary line (no timings: they differ between runs)."""
-    keep = ("counts", "quarantined", "requests", "cache_hits")
+    keep = ("counts", "requests")  # quarantine and cache figures sit inside these two
     return {k: report[k] for k in keep if k in report}
