@@ -34,6 +34,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("score", help="recompute results.json of a run folder from its samples.jsonl alone")
     p.add_argument("rundir", type=Path)
     p.add_argument("--write", action="store_true", help="write results.json (otherwise print it)")
+    p.add_argument(
+        "--repair",
+        action="store_true",
+        help="first drop repeated rows of a sample from samples.jsonl (copies must agree), keeping the first",
+    )
     p.set_defaults(func=_score)
 
     p = sub.add_parser("submit", help="validate and score a predictions JSONL file")
@@ -93,11 +98,21 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _score(args: argparse.Namespace) -> int:
+    from .._lock import folder_lock
+
+    with folder_lock(args.rundir, "run folder", create=False):
+        return _score_locked(args)
+
+
+def _score_locked(args: argparse.Namespace) -> int:
     from .._io import iter_jsonl, write_json
-    from .run_log import LOG, RESULTS
+    from .run_log import LOG, RESULTS, repair_log
     from .runner import results_from_log
     from .scoring import row_problems
 
+    if args.repair and (args.rundir / LOG).is_file():
+        dropped = repair_log(args.rundir / LOG)
+        print(f"{args.rundir / LOG}: removed {dropped} repeated or torn lines", file=sys.stderr)
     results = results_from_log(args.rundir)
     for line, row in iter_jsonl(args.rundir / LOG, tolerate_torn_tail=True):
         problems = row_problems(row)
