@@ -18,7 +18,7 @@ from loopback_openai import LoopbackServer
 from test_harness_openai import PROMPTS, model_for, query_images, scripted, square_colour
 
 from tvau_bench._io import iter_jsonl, read_json
-from tvau_bench._lock import LOCK_NAME, folder_lock
+from tvau_bench._lock import folder_lock
 from tvau_bench.cli import main
 from tvau_bench.errors import EXCERPT_CHARS
 from tvau_bench.harness.runner import _execute
@@ -157,9 +157,7 @@ def test_second_process_on_a_run_folder_is_refused_with_the_holders_pid(bench, t
     with LoopbackServer(gate, check_shape=False) as slow, LoopbackServer(scripted, check_shape=False) as fast:
         first = start_run(run_args(model_for(tmp_path / "a.yaml", slow.url, timeout_s=60), data, source, out))
         try:
-            wait_for(
-                lambda: (out / LOCK_NAME).is_file() and (out / LOCK_NAME).read_text().strip(), first, "lock"
-            )
+            wait_for(lambda: chat_bodies(slow), first, "a request of the first run")  # it is running
             second = model_for(tmp_path / "b.yaml", fast.url, max_concurrency=4)
             capsys.readouterr()
             assert main(run_args(second, data, source, out)) == 2
