@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -89,9 +88,7 @@ def _run(args: argparse.Namespace) -> int:
     from .model_config import load_model_config
     from .runner import run
 
-    config = load_model_config(args.model)
-    overrides = parse_adapter_args(args.adapter_arg)
-    config = dataclasses.replace(config, adapter_args={**config.adapter_args, **overrides})
+    config = load_model_config(args.model, parse_adapter_args(args.adapter_arg))
     results = run(config, _options(args))
     _summary(results, args.out)
     return 0
@@ -150,7 +147,7 @@ def _summary(results: dict, out: Path) -> None:
 
 def parse_adapter_args(items: list[str]) -> dict[str, Any]:
     """``KEY=VALUE`` strings to a dict; values are YAML scalars (``8`` is an int, ``true`` a bool)."""
-    import yaml
+    from .._yaml import parse_yaml
 
     out: dict[str, Any] = {}
     for item in items:
@@ -159,5 +156,5 @@ def parse_adapter_args(items: list[str]) -> dict[str, Any]:
             raise TvauError(
                 f"--adapter-arg {item!r} is not KEY=VALUE", fix="write e.g. --adapter-arg ckpt=DIR"
             )
-        out[key.strip()] = yaml.safe_load(value) if value.strip() else ""
+        out[key.strip()] = parse_yaml(value, path=f"--adapter-arg {key.strip()}") if value.strip() else ""
     return out

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from .._yaml import parse_yaml
 from ..errors import TvauError
 from ..schemas import SCHEMA_VERSION, load_schema
 from .features import CONFIGS, DEFAULT_CONFIG, features_for, schema_name
@@ -154,10 +155,7 @@ def read_card(path: str | Path) -> tuple[dict[str, Any], str]:
         raise TvauError(
             "card's YAML front matter is not closed by ---", path=path, fix="re-export the folder"
         )
-    try:
-        meta = yaml.safe_load(text[4 : end + 1]) or {}
-    except yaml.YAMLError as exc:
-        raise TvauError(f"card YAML does not parse: {exc}", path=path, fix="re-export the folder") from None
+    meta = parse_yaml(text[4 : end + 1], path=path, first_line=2, fix="re-export the folder") or {}
     if not isinstance(meta, dict):
         raise TvauError("card YAML is not a mapping", path=path, fix="re-export the folder")
     return meta, text[end + 5 :]
