@@ -130,6 +130,7 @@ class CardInputs:
     quarantine_count: int = 0
     license: str | None = None
     extra_tags: list[str] = field(default_factory=list)
+    partial: dict[str, Any] | None = None  # export.annotation_failures() of a run exported with allow_partial
 
 
 def render_card(inp: CardInputs) -> str:
@@ -235,9 +236,22 @@ def card_metadata(inp: CardInputs) -> dict[str, Any]:
         "annotations_creators": ["machine-generated"],
         "source_datasets": [f"extended|{s}" for s in source_keys(inp.videos)],
         "schema_version": SCHEMA_VERSION,
+        **({"partial_annotation": inp.partial} if inp.partial is not None else {}),
         "configs": configs,
         "dataset_info": infos,
     }
+
+
+def _partial_note(partial: dict[str, Any] | None) -> list[str]:
+    """The card's warning for a partial annotation run (nothing for a complete one)."""
+    if partial is None:
+        return []
+    videos = ", ".join(f"`{v}`" for v in partial["videos"]) or "not listed in the report"
+    return [
+        f"> **Partial annotation run.** {partial['failed_requests']} annotator request(s) failed after all "
+        f"retries and the data was exported with `--allow-partial`: targets and samples of the affected videos "
+        f"({videos}) are missing or quarantined (see `annotation/quarantine.jsonl`).\n"
+    ]
 
 
 def markdown_table(header: list[str], rows: list[list[Any]]) -> str:
@@ -380,6 +394,7 @@ def card_body(inp: CardInputs) -> str:
         "benchmark sample is a clip with a multi-turn dialogue: a Yes/No anomaly question, then (for abnormal "
         "clips) the anomalous target's appearance and its motion trajectory. Per-video records describe every "
         "annotated target; per-frame tracks give its box and pixel mask.\n",
+        *_partial_note(inp.partial),
         f"- **Hub repository:** `{inp.repo_id}`",
         f"- **Annotation licence:** `{licence}` (the annotations only; see *Source videos*)",
         f"- **Schema version:** `{SCHEMA_VERSION}` (JSON Schemas in `schemas/`)",
