@@ -142,41 +142,51 @@ def test_hub_load_of_a_changed_folder_is_not_served_from_the_cache(hub, tmp_path
 
 
 def test_hub_id_is_pinned_to_its_commit(hub, tmp_path, monkeypatch):
-    """The Hub path offline: the commit is resolved first and every file is fetched at that commit."""
+    """The Hub path offline: the commit is resolved first, every file is fetched at that commit, and
+    `leaderboard add` checks a run against the commit it recorded, not against what main holds later."""
     import huggingface_hub
 
-    commit = "0123456789abcdef0123456789abcdef01234567"
-    asked: dict[str, object] = {}
+    old, new = "0" * 40, "1" * 40
+    moved = Path(shutil.copytree(hub, tmp_path / "later"))
+    _rewrite_in_place(_shard(moved, "samples", "test"), lambda rows: rows[:-1])
+    snapshots = {old: hub, new: moved}
+    state = {"main": old}
+    patterns: list[list[str]] = []
 
-    def dataset_info(self, repo_id, **kwargs):
+    def dataset_info(self, repo_id, revision=None, **kwargs):
         assert repo_id == "tvau/ubnormal-fg"
-        return SimpleNamespace(sha=commit)
+        return SimpleNamespace(sha=state["main"] if revision in (None, "main") else revision)
 
     def hf_hub_download(repo_id, filename, *, repo_type, revision, **kwargs):
-        assert (repo_type, revision) == ("dataset", commit)
-        return str(hub / filename)
+        assert repo_type == "dataset"
+        return str(snapshots[revision] / filename)
 
     def snapshot_download(repo_id, *, repo_type, revision, allow_patterns, **kwargs):
-        asked.update(revision=revision, patterns=allow_patterns)
-        return str(hub)
+        patterns.append(allow_patterns)
+        return str(snapshots[revision])
 
     monkeypatch.setattr(huggingface_hub.HfApi, "dataset_info", dataset_info)
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", hf_hub_download)
     monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot_download)
     data = load_benchmark("tvau/ubnormal-fg")
-    assert data.name == "tvau/ubnormal-fg" and data.revision == commit
+    assert data.name == "tvau/ubnormal-fg" and data.revision == old
     assert data.identity == load_benchmark(hub).identity  # the same content as the local folder
-    assert asked["revision"] == commit
-    assert not any("tracks" in p for p in asked["patterns"])  # only what the harness reads is downloaded
+    assert not any("tracks" in p for p in patterns[0])  # only what the harness reads is downloaded
 
     model = write_model(tmp_path / "maj.yaml", "maj", "majority")
     assert _run(model, "tvau/ubnormal-fg", tmp_path / "run") == 0
     res = read_json(tmp_path / "run" / "results.json")
-    assert (res["dataset"], res["dataset_revision"]) == ("tvau/ubnormal-fg", commit)
+    assert (res["dataset"], res["dataset_revision"]) == ("tvau/ubnormal-fg", old)
+
+    state["main"] = new  # the repo moves on: its main branch now holds other content
+    assert load_benchmark("tvau/ubnormal-fg").revision == new
+    assert add_run(tmp_path / "run", root=tmp_path / "lb").is_dir()  # checked at the commit it recorded
+    with pytest.raises(TvauError, match="dataset changed since the run"):
+        add_run(tmp_path / "run", root=tmp_path / "lb2", dataset="tvau/ubnormal-fg")
 
 
 def test_unreachable_hub_id_says_so():
-    with pytest.raises(TvauError, match="cannot resolve the current commit") as exc:
+    with pytest.raises(TvauError, match="cannot resolve the commit") as exc:
         load_benchmark("tvau/does-not-exist-offline")  # HF_HUB_OFFLINE=1 in the tests
     assert "--local-dir" in exc.value.fix
 

@@ -65,8 +65,8 @@ class BenchmarkData:
         return sha256_json(self.split(split))
 
 
-def load_benchmark(spec: str | Path) -> BenchmarkData:
-    """Load a dataset from a Hub repo id, an exported folder, or an annotation output folder."""
+def load_benchmark(spec: str | Path, *, revision: str | None = None) -> BenchmarkData:
+    """Load a dataset from a Hub repo id (at ``revision``, default main), an exported or annotation folder."""
     path = Path(spec)
     if path.is_dir() and (path / "samples.jsonl").is_file():
         return _from_jsonl(path)
@@ -82,7 +82,7 @@ def load_benchmark(spec: str | Path) -> BenchmarkData:
         )
     from ..hub.load import hub_snapshot
 
-    folder, commit = hub_snapshot(str(spec), BENCH_CONFIGS)
+    folder, commit = hub_snapshot(str(spec), BENCH_CONFIGS, revision)
     return _from_folder(folder, str(spec), str(spec), revision=commit)
 
 

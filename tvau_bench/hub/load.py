@@ -46,21 +46,23 @@ def load(
     return datasets.load_dataset(str(repo_or_path), config, split=split, revision=revision, **kwargs)
 
 
-def hub_snapshot(repo_id: str, configs: list[str] | tuple[str, ...]) -> tuple[Path, str]:
-    """``(local folder, commit sha)`` of Hub dataset ``repo_id``: its card and ``configs`` at its current commit.
+def hub_snapshot(
+    repo_id: str, configs: list[str] | tuple[str, ...], revision: str | None = None
+) -> tuple[Path, str]:
+    """``(local folder, commit sha)`` of Hub dataset ``repo_id``: its card and ``configs`` at ``revision``.
 
-    The commit is resolved first and everything is downloaded at that commit (into the Hub cache, whose snapshots
-    are keyed by commit), so the files read are exactly that commit's. The card's schema version is checked.
+    ``revision`` (a branch, tag or commit; default the main branch) is resolved to its commit first and every
+    file is downloaded at that commit (into the Hub cache, whose snapshots are keyed by commit), so the files
+    read are exactly that commit's. The card's schema version is checked.
     """
     from huggingface_hub import HfApi, snapshot_download
 
     try:
-        commit = HfApi().dataset_info(repo_id).sha
-    except (
-        Exception
-    ) as exc:  # network, auth, missing repo, offline mode: all mean "cannot resolve the commit"
+        commit = HfApi().dataset_info(repo_id, revision=revision).sha
+    except Exception as exc:  # network, auth, missing repo, offline: all mean "cannot resolve the commit"
         raise TvauError(
-            f"cannot resolve the current commit of Hub dataset {repo_id}: {type(exc).__name__}: {exc}",
+            f"cannot resolve the commit of Hub dataset {repo_id} at {revision or 'main'}: "
+            f"{type(exc).__name__}: {exc}",
             fix="check the id, the network and HF_TOKEN; offline, pass a downloaded folder "
             "(`hf download --repo-type dataset REPO --local-dir DIR`)",
         ) from None

@@ -100,7 +100,8 @@ def add_run(
     manifest = _read_manifest(rundir)
     if dataset is None:
         try:
-            data = load_benchmark(manifest["dataset"])
+            # a Hub dataset at the commit the run was made on (a later commit is other content)
+            data = load_benchmark(manifest["dataset"], revision=manifest.get("dataset_revision"))
         except TvauError as exc:
             raise TvauError(
                 f"cannot open the run's dataset {manifest['dataset']!r} to check completeness and fingerprint "
