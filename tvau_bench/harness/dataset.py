@@ -66,7 +66,10 @@ class BenchmarkData:
 
 
 def load_benchmark(spec: str | Path, *, revision: str | None = None) -> BenchmarkData:
-    """Load a dataset from a Hub repo id (at ``revision``, default main), an exported or annotation folder."""
+    """Load a dataset from a Hub repo id, an exported folder, or an annotation output folder.
+
+    ``revision`` (Hub ids only; a folder has none) is the branch, tag or commit to load, default main.
+    """
     path = Path(spec)
     if path.is_dir() and (path / "samples.jsonl").is_file():
         return _from_jsonl(path)
