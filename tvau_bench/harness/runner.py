@@ -1,7 +1,8 @@
 """Run a model through the protocol on a dataset split, one fsynced log line per sample, resumable.
 
-``RUNDIR`` holds ``run.json`` (what this run is: fingerprint, model, dataset, protocol), ``samples.jsonl``
-(one line per sample, appended and fsynced as each finishes) and ``results.json`` (recomputed from the log).
+``RUNDIR`` holds ``run.json`` (what this run is: fingerprint, model, dataset and its content hash, protocol),
+``samples.jsonl`` (one line per sample, appended and fsynced as each finishes) and ``results.json`` (recomputed
+from the log).
 A rerun with the same fingerprint and model skips the samples already logged; a torn last line (a kill
 mid-append) is cut off and that sample is run again. A different fingerprint or model refuses to mix unless
 ``new_run`` is set, which moves the old files to ``RUNDIR/archive/`` first.
@@ -93,7 +94,7 @@ def _run(
         generation=config.generation,
     )
     samples, exemplar = evaluation_set(data.samples, opts.split, protocol.shots, opts.exemplar_seed)
-    fp = fingerprint(protocol, samples, exemplar)
+    fp = fingerprint(protocol, samples, exemplar, data.identity)
     selected = select_samples(samples, opts.limit)
     adapter = adapter or make_adapter(config)
     manifest = {
@@ -106,6 +107,8 @@ def _run(
         "model_hash": config.hash(),
         "adapter": config.adapter,
         "dataset": data.name,
+        "dataset_sha256": data.identity,
+        "dataset_revision": data.revision,
         "source": data.source,
         "split": opts.split,
         "n_expected": len(samples),
@@ -234,11 +237,7 @@ def open_rundir(out: Path, manifest: dict[str, Any], *, new_run: bool) -> dict[s
         )
         if not same:
             if not new_run:
-                what = (
-                    "another model config"
-                    if old.get("fingerprint") == manifest["fingerprint"]
-                    else "another protocol fingerprint"
-                )
+                what = _difference(old, manifest)
                 raise TvauError(
                     f"holds a run with {what} (model {old.get('model', {}).get('name')!r}, fingerprint "
                     f"{str(old.get('fingerprint'))[:12]}; this run: {manifest['model']['name']!r}, "
@@ -261,6 +260,18 @@ def open_rundir(out: Path, manifest: dict[str, Any], *, new_run: bool) -> dict[s
     return unique_rows(log, pairs)
 
 
+def _difference(old: dict[str, Any], new: dict[str, Any]) -> str:
+    """What makes the run in RUNDIR (``old`` run.json) another run than ``new``, in words."""
+    if old.get("fingerprint") == new["fingerprint"]:
+        return "another model config"
+    if "dataset_sha256" not in old:
+        return "no dataset identity (made by an older tvau-bench)"
+    if old["dataset_sha256"] != new["dataset_sha256"]:
+        was, now = str(old["dataset_sha256"])[:12], new["dataset_sha256"][:12]
+        return f"other dataset content (sha256 {was}, now {now})"
+    return "another protocol fingerprint"
+
+
 def results_from_log(rundir: str | Path, *, timings: dict[str, Any] | None = None) -> dict[str, Any]:
     """results.json content recomputed from ``samples.jsonl`` and ``run.json`` alone."""
     man, rows = load_run(rundir)
@@ -271,6 +282,14 @@ def results_from_log(rundir: str | Path, *, timings: dict[str, Any] | None = Non
     results = score_rows(rows)
     if results["fingerprint"] != man["fingerprint"]:
         raise TvauError("log rows and run.json disagree on the fingerprint", path=log)
+    if "dataset_sha256" not in man:
+        raise TvauError(
+            "run.json has no dataset_sha256: the run was made by an older tvau-bench, before datasets were "
+            "identified by their content, so its results cannot be tied to a dataset",
+            path=Path(rundir) / MANIFEST,
+            field="dataset_sha256",
+            fix="rerun it with this version (`tvau-bench run ... --new-run` archives the old files)",
+        )
     proto = man["protocol"]
     results.update(
         {
@@ -280,6 +299,8 @@ def results_from_log(rundir: str | Path, *, timings: dict[str, Any] | None = Non
             "package_version": man.get("package_version", __version__),
             "git_commit": man.get("git_commit"),
             "dataset": man["dataset"],
+            "dataset_sha256": man["dataset_sha256"],
+            "dataset_revision": man.get("dataset_revision"),
             "source": man.get("source"),
             "split": man["split"],
             "shots": proto["shots"],
