@@ -7,6 +7,7 @@ tests run lmms-eval itself where it is importable (here or through ``$TVAU_LMMS_
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import json
 import os
@@ -17,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import cv2
 import datasets
 import numpy as np
 import pytest
@@ -492,6 +494,28 @@ def test_lmms_eval_chat_model_gold_task_end_to_end(tiny_bench: Path, docs, tmp_p
         )
         bodies = [e.body for e in srv.served()]
     assert len(bodies) == sum(len(turn_kinds(d)) for d in docs)
+    # the pixels that reached the server (PNG data URLs) are the harness's capped frames, 8 + 8 per request
+    ctx = task.context(kwargs_for(tiny_bench, "gold"))
+    harness = {
+        np.ascontiguousarray(img).tobytes()
+        for d in docs
+        for m in ctx.messages(ctx.record(d), 1, [])
+        for img in (p.get("image") for p in m["content"])
+        if img is not None
+    }
+    for body in bodies:
+        urls = [
+            p["image_url"]["url"]
+            for m in body["messages"]
+            if isinstance(m["content"], list)
+            for p in m["content"]
+            if p.get("type") == "image_url"
+        ]
+        assert len(urls) == 16
+        for url in urls:
+            raw = base64.b64decode(url.split(",", 1)[1])
+            bgr = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_COLOR)
+            assert cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB).tobytes() in harness
     roles = {tuple(m["role"] for m in b["messages"] if m["role"] != "system") for b in bodies}
     assert (
         "user",
