@@ -18,7 +18,18 @@ from . import __version__
 from .errors import TvauError
 
 # Order is the order in --help; each listed module defines register(subparsers).
-AREAS = ("synth", "sources", "metrics", "annotate", "hub", "harness", "leaderboard", "models", "demo")
+AREAS = (
+    "synth",
+    "sources",
+    "metrics",
+    "annotate",
+    "hub",
+    "harness",
+    "leaderboard",
+    "models",
+    "integrations",
+    "demo",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
