@@ -218,8 +218,6 @@ def test_ahd_on_the_qwen_vision_tower(setup, tmp_path, capsys):
     extra = [
         "--vision-layers",
         "1,3",
-        "--text",
-        "lvlm",
         "--epochs",
         "1",
         "--steps-per-epoch",
@@ -231,6 +229,8 @@ def test_ahd_on_the_qwen_vision_tower(setup, tmp_path, capsys):
     ]
     assert main([*args, *extra]) == 0
     tensors, cfg = load_checkpoint(ckpt)
+    # no --text: the LVLM's text embeddings are the default with an LVLM, and the config says so
+    assert cfg["ahd"]["text"] == "lvlm" and "E_t" in cfg["text_source"]
     assert cfg["ahd"]["backbone"] == "qwen-vision" and not [
         k for k in tensors if k.startswith("backbone.visual.")
     ]
