@@ -73,7 +73,11 @@ LIMITS = {
     "ubnormal": "- UBnormal is rendered (synthetic) video: people and scenes look game-like, so models tuned on it "
     "may not transfer as is to real footage.",
     "shanghaitech": "- ShanghaiTech masks carry no object identity: targets are mask components linked over time "
-    "and may merge or split people in crowds; categories are often `unknown`.",
+    "and may merge or split people in crowds; categories are often `unknown`.\n"
+    "- ShanghaiTech's train split is normal-only, so its models are trained as in `annotation/shanghaitech.yaml`: "
+    "the AHD one-shot (`train ahd --shots 1`: the normal train videos plus the protocol's exemplar video, a test "
+    "video the protocol leaves out of the scored set); the RAE + LoRA is the UBnormal-trained one, fed this "
+    "AHD's heatmaps.",
 }
 
 FIELD_DOCS: dict[str, dict[str, str]] = {
