@@ -14,7 +14,8 @@ from harness_fixtures import write_model  # noqa: E402
 
 from tvau_bench._io import iter_jsonl, read_json  # noqa: E402
 from tvau_bench.cli import main  # noqa: E402
-from tvau_bench.models.adapter import link_track, query_turns  # noqa: E402
+from tvau_bench.metrics.detections import DetectionRule  # noqa: E402
+from tvau_bench.models.adapter import clip_dialogues, link_track  # noqa: E402
 
 
 def test_link_track_follows_the_strongest_target():
@@ -24,22 +25,22 @@ def test_link_track_follows_the_strongest_target():
         h[10:16, 5 + 4 * t : 11 + 4 * t] = 0.9  # the target, moving right
         h[30:34, 50:54] = 0.6 if t != 2 else 0.0  # a weaker distractor far away
         heat.append(h)
-    track = link_track(heat, 0.5, min_area=4)
+    track = link_track(heat, DetectionRule(thresholds=(0.5,), min_area=4))
     assert sorted(track) == [0, 1, 2, 3, 4]
     for t, m in track.items():
         ys, xs = np.nonzero(m)
         assert ys.min() == 10 and xs.min() == 5 + 4 * t
-    assert link_track([np.zeros((8, 8))], 0.5) == {}
+    assert link_track([np.zeros((8, 8))]) == {}
 
 
-def test_query_turns_drop_the_exemplar():
+def test_clip_dialogues_keep_the_exemplar_apart():
     img = np.zeros((4, 4, 3), np.uint8)
     msgs = [
         {
             "role": "user",
             "content": [
                 {"type": "text", "text": "intro"},
-                {"type": "image", "image": img},
+                {"type": "image", "ref": "ex#3", "image": img},
                 {"type": "text", "text": "Q1?"},
             ],
         },
@@ -48,16 +49,17 @@ def test_query_turns_drop_the_exemplar():
             "role": "user",
             "content": [
                 {"type": "text", "text": "intro"},
-                {"type": "image", "image": img},
-                {"type": "image", "image": img},
+                {"type": "image", "ref": "q#1", "image": img},
+                {"type": "image", "ref": "q#2", "image": img},
                 {"type": "text", "text": "Q1?"},
             ],
         },
         {"role": "assistant", "content": [{"type": "text", "text": "No."}]},
         {"role": "user", "content": [{"type": "text", "text": "Q2?"}]},
     ]
-    images, turns = query_turns(msgs)
-    assert len(images) == 2
+    (ex_refs, ex_images, ex_turns), (refs, images, turns) = clip_dialogues(msgs)
+    assert ex_refs == ("ex#3",) and len(ex_images) == 1 and ex_turns == [("intro Q1?", "Yes.")]
+    assert refs == ("q#1", "q#2") and len(images) == 2
     assert turns == [("intro Q1?", "No."), ("Q2?", None)]
 
 

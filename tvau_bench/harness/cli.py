@@ -59,6 +59,11 @@ def _protocol_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--max-side", type=int, default=DEFAULT_MAX_SIDE, help="resolution cap of every frame")
     p.add_argument(
+        "--include-unverified",
+        action="store_true",
+        help="also score samples whose target failed verification (left out by default)",
+    )
+    p.add_argument(
         "--new-run", action="store_true", help="archive an incompatible run in --out and start over"
     )
 
@@ -77,6 +82,7 @@ def _options(args: argparse.Namespace):
         new_run=getattr(args, "new_run", False),
         exemplar_seed=args.exemplar_seed,
         max_side=args.max_side,
+        include_unverified=args.include_unverified,
     )
 
 

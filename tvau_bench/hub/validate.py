@@ -25,7 +25,7 @@ from ..progress import progress
 from ..schemas import NAMES, SCHEMA_VERSION, schema_errors
 from .card import read_card
 from .fastcheck import checker_for
-from .features import CONFIGS, DEFAULT_CONFIG, arrow_schema, from_arrow_row
+from .features import CONFIGS, DEFAULT_CONFIG, arrow_schema, from_arrow_row, optional_columns
 
 TURN_KINDS = ("yes_no", "target", "trajectory")
 KEEP_PER_CHECK = 1000
@@ -212,7 +212,7 @@ def _iter_rows(root: Path, config: str, split_files: dict[str, list[Path]], rep:
     total = sum(pf.metadata.num_rows for _, _, pf in opened)
     with progress(desc=f"validate {config}", total=total, unit="row") as bar:
         for split, rel, pf in opened:
-            _compare_arrow(pf.schema_arrow, expected, rel, rep)
+            _compare_arrow(pf.schema_arrow, expected, rel, rep, optional_columns(config))
             i = 0
             for batch in pf.iter_batches(batch_size=4096):
                 for row in batch.to_pylist():
@@ -226,11 +226,16 @@ def _iter_rows(root: Path, config: str, split_files: dict[str, list[Path]], rep:
             rep.rows[config][split] += i
 
 
-def _compare_arrow(actual: Any, expected: Any, rel: str, rep: ValidationReport) -> None:
+def _compare_arrow(
+    actual: Any, expected: Any, rel: str, rep: ValidationReport, optional: set[str] = frozenset()
+) -> None:
     if actual.equals(expected, check_metadata=False):
         return
-    want = {f.name: f.type for f in expected}
     have = {f.name: f.type for f in actual}
+    # an optional column missing from an older export is fine; the others are compared in the schema's order
+    want = {f.name: f.type for f in expected if f.name in have or f.name not in optional}
+    if list(have) == list(want) and all(have[n].equals(want[n]) for n in want):
+        return
     for name in want:
         if name not in have:
             rep.add("arrow-type", rel, f"column {name!r} missing")
