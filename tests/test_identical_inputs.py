@@ -142,7 +142,7 @@ def _flagged_dataset(folder: Path, flag: bool | None) -> tuple[Path, str]:
     return folder, target["sample_id"]
 
 
-def test_unverified_samples_are_left_out_by_default_and_counted(tmp_path):
+def test_unverified_samples_are_left_out_by_default_and_counted(tmp_path, capsys):
     data_dir, flagged = _flagged_dataset(tmp_path / "ds", True)
     n_test = len(load_benchmark(str(data_dir)).samples["test"])
     cfg = model_config_from_dict({"name": "maj", "adapter": "majority", "shots": 0})
@@ -152,6 +152,8 @@ def test_unverified_samples_are_left_out_by_default_and_counted(tmp_path):
     assert flagged not in logged
     majority = Path(__file__).resolve().parents[1] / "baselines" / "majority.yaml"
     args = ["run", "--model", str(majority), "--dataset", str(data_dir), "--shots", "0"]
+    assert main([*args, "--out", str(tmp_path / "c")]) == 0
+    assert "1 samples whose target failed verification were left out" in capsys.readouterr().out
     assert main([*args, "--out", str(tmp_path / "b"), "--include-unverified"]) == 0
     both = read_json(tmp_path / "b" / "results.json")
     assert both["n_expected"] == n_test and both["n_unverified_excluded"] == 0

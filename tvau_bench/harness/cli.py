@@ -137,6 +137,11 @@ def _summary(results: dict, out: Path) -> None:
         f"Yes/No {fmt(results['yes_no_accuracy'])}%  Target BLEU-4 {fmt(results['target_bleu4'])}  "
         f"Trajectory BLEU-4 {fmt(results['trajectory_bleu4'])}  (unknown {results['unknown_rate']:.1%}) -> {out}"
     )
+    if results.get("n_unverified_excluded"):
+        print(
+            f"{results['n_unverified_excluded']} samples whose target failed verification were left out "
+            "(--include-unverified scores them too)"
+        )
 
 
 def parse_adapter_args(items: list[str]) -> dict[str, Any]:
