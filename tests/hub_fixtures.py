@@ -180,6 +180,7 @@ def build_records(scale: int = 1) -> dict[str, list[dict[str, Any]]]:
                     "frame_indices": indices,
                     "label": "Yes" if hit is not None else "No",
                     "target_id": f"{vid}:{hit}" if hit is not None else None,
+                    "verified": True,
                     "dialogue": dialogue,
                 }
             )

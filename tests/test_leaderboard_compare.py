@@ -18,9 +18,10 @@ from tvau_bench.leaderboard.compare import compare_rows, compare_runs, format_co
 
 
 class GoldAdapter(Adapter):
-    """Answers with the reference of every turn: the best a model can score."""
+    """Answers with the reference of every turn: the best a model can score (an oracle: it reads the answers)."""
 
     needs_images = False
+    is_oracle = True
 
     def generate(self, messages, ctx) -> str:
         return {d["kind"]: d["answer"] for d in ctx.sample["dialogue"]}[ctx.kind]
@@ -34,7 +35,7 @@ def runs(tmp_path_factory) -> dict[str, Path]:
     scripted = scripted_config()
     return {
         "majority": do_run(load_model_config(REPO / "baselines" / "majority.yaml"), ds, base / "majority"),
-        "scripted": do_run(scripted, ds, base / "scripted", ScriptedAdapter(scripted)),
+        "scripted": do_run(scripted, ds, base / "scripted", ScriptedAdapter(scripted, ds)),
         "gold": do_run(gold_cfg, ds, base / "gold", GoldAdapter(gold_cfg)),
     }
 

@@ -84,12 +84,19 @@ def make_dataset(folder: Path, n_test: int = 10) -> Path:
 
 
 class ScriptedAdapter(Adapter):
-    """A deterministic 'model': right on most Yes/No turns, descriptions that overlap the references in part."""
+    """A deterministic 'model': right on most Yes/No turns, descriptions that overlap the references in part.
+
+    It is handed the dataset's answers here, by the test: the runner gives a non-oracle adapter none."""
 
     needs_images = False
 
+    def __init__(self, config, dataset: Path) -> None:
+        super().__init__(config)
+        self.gold = {s["sample_id"]: s for _, s in iter_jsonl(Path(dataset) / "samples.jsonl")}
+
     def generate(self, messages, ctx: SampleContext) -> str:
-        sample, gold = ctx.sample, {d["kind"]: d["answer"] for d in ctx.sample["dialogue"]}
+        sample = self.gold[ctx.sample["sample_id"]]
+        gold = {d["kind"]: d["answer"] for d in sample["dialogue"]}
         flip = sum(map(ord, sample["sample_id"])) % 4 == 0
         if ctx.kind == "yes_no":
             other = "No" if sample["label"] == "Yes" else "Yes"
@@ -120,8 +127,8 @@ def world(tmp_path_factory) -> dict[str, Path]:
     runs = {
         "majority-ub": do_run(majority, ub, base / "runs" / "majority-ub"),
         "majority-st": do_run(majority, st, base / "runs" / "majority-st"),
-        "scripted-ub": do_run(scripted, ub, base / "runs" / "scripted-ub", ScriptedAdapter(scripted)),
-        "scripted-st": do_run(scripted, st, base / "runs" / "scripted-st", ScriptedAdapter(scripted)),
+        "scripted-ub": do_run(scripted, ub, base / "runs" / "scripted-ub", ScriptedAdapter(scripted, ub)),
+        "scripted-st": do_run(scripted, st, base / "runs" / "scripted-st", ScriptedAdapter(scripted, st)),
     }
     return {"base": base, "ub": ub, "st": st, **runs}
 
@@ -337,7 +344,9 @@ def test_refuses_changed_fingerprint_everywhere(world, tmp_path):
 def test_refuses_settings_edited_to_look_comparable(world, tmp_path):
     """Claiming one-shot for a zero-shot run (or any protocol edit) breaks the fingerprint check."""
     scripted = scripted_config()
-    run_dir = do_run(scripted, world["ub"], tmp_path / "zero", ScriptedAdapter(scripted), shots=0)
+    run_dir = do_run(
+        scripted, world["ub"], tmp_path / "zero", ScriptedAdapter(scripted, world["ub"]), shots=0
+    )
     man = read_json(run_dir / "run.json")
     man["protocol"]["shots"] = 1
     write_json(run_dir / "run.json", man)
@@ -353,7 +362,7 @@ def test_refuses_other_protocol_version_and_partial_runs(world, tmp_path):
     with pytest.raises(TvauError, match="protocol version '0'"):
         add_run(run_dir, root=fresh_root(tmp_path), dataset=world["ub"])
     scripted = scripted_config()
-    part = do_run(scripted, world["ub"], tmp_path / "part", ScriptedAdapter(scripted), limit=4)
+    part = do_run(scripted, world["ub"], tmp_path / "part", ScriptedAdapter(scripted, world["ub"]), limit=4)
     with pytest.raises(TvauError, match="incomplete: 6 of 10"):
         add_run(part, root=fresh_root(tmp_path), dataset=world["ub"])
 

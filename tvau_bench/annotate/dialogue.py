@@ -7,6 +7,8 @@
 - Normal samples: clips of ``normal_clip_frames`` from normal videos and from normal stretches of abnormal
   videos (kept ``normal_margin`` frames away from any abnormal frame); label "No"; one turn answered "No".
 - Every sample fixes ``frame_indices``: ``frames_per_sample`` frames uniform over the clip.
+- Every sample says whether its target passed verification (``verified``; false for a flagged target): the
+  benchmark scores verified samples by default.
 
 The question strings are fixed: the harness asks exactly these (they equal the ``dialogue-v1`` prompt set).
 """
@@ -98,12 +100,14 @@ def abnormal_sample(
     target_answer: str,
     trajectory_answer: str,
     frames_per_sample: int,
+    verified: bool = True,
 ) -> dict:
-    """One "Yes" sample with its three turns."""
+    """One "Yes" sample with its three turns; ``verified`` is false when its target was flagged."""
     return {
         **_clip_fields(video_id, split, clip, frames_per_sample, object_id),
         "label": "Yes",
         "target_id": f"{video_id}:{object_id}",
+        "verified": bool(verified),
         "dialogue": [
             {"turn": 1, "kind": "yes_no", "question": YES_NO_QUESTION, "answer": "Yes"},
             {"turn": 2, "kind": "target", "question": TARGET_QUESTION, "answer": target_answer},
@@ -118,6 +122,7 @@ def normal_sample(video_id: str, split: str, clip: tuple[int, int], frames_per_s
         **_clip_fields(video_id, split, clip, frames_per_sample),
         "label": "No",
         "target_id": None,
+        "verified": True,  # no target to verify
         "dialogue": [{"turn": 1, "kind": "yes_no", "question": YES_NO_QUESTION, "answer": "No"}],
     }
 

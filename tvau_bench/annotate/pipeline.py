@@ -338,7 +338,14 @@ def annotate_video(video, recipe: Recipe, asker: Asker, counts: Counts) -> tuple
                 traj = _clip_trajectory(t, clip, width, height, fps, recipe) or rec["trajectory"]
                 answer = " ".join(x for x in (rec["appearance"], action_sentence(rec["_actions"])) if x)
                 sample = dialogue.abnormal_sample(
-                    vid, video.split, clip, oid, answer, traj, recipe.dialogue.frames_per_sample
+                    vid,
+                    video.split,
+                    clip,
+                    oid,
+                    answer,
+                    traj,
+                    recipe.dialogue.frames_per_sample,
+                    verified=t.status == "verified",
                 )
                 if t.status == "quarantined":
                     quarantine.append(

@@ -63,6 +63,11 @@ def _protocol_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--max-side", type=int, default=DEFAULT_MAX_SIDE, help="resolution cap of every frame")
     p.add_argument(
+        "--include-unverified",
+        action="store_true",
+        help="also score samples whose target failed verification (left out by default)",
+    )
+    p.add_argument(
         "--new-run", action="store_true", help="archive an incompatible run in --out and start over"
     )
 
@@ -81,6 +86,7 @@ def _options(args: argparse.Namespace):
         new_run=getattr(args, "new_run", False),
         exemplar_seed=args.exemplar_seed,
         max_side=args.max_side,
+        include_unverified=args.include_unverified,
     )
 
 
@@ -143,6 +149,11 @@ def _summary(results: dict, out: Path) -> None:
         f"Yes/No {fmt(results['yes_no_accuracy'])}%  Target BLEU-4 {fmt(results['target_bleu4'])}  "
         f"Trajectory BLEU-4 {fmt(results['trajectory_bleu4'])}  (unknown {results['unknown_rate']:.1%}) -> {out}"
     )
+    if results.get("n_unverified_excluded"):
+        print(
+            f"{results['n_unverified_excluded']} samples whose target failed verification were left out "
+            "(--include-unverified scores them too)"
+        )
 
 
 def parse_adapter_args(items: list[str]) -> dict[str, Any]:

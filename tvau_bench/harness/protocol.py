@@ -31,6 +31,7 @@ class Protocol:
     exemplar_seed: int = 0
     prompt_set: str = DEFAULT_PROMPT_SET
     generation: dict[str, Any] = field(default_factory=dict)
+    include_unverified: bool = False  # also score samples whose target failed verification
 
     def __post_init__(self) -> None:
         if self.shots not in (0, 1):
@@ -45,6 +46,7 @@ class Protocol:
         return load_prompt_set(self.prompt_set)
 
     def as_dict(self) -> dict[str, Any]:
+        extra = {"include_unverified": True} if self.include_unverified else {}  # default runs: unchanged
         return {
             "protocol_version": PROTOCOL_VERSION,
             "split": self.split,
@@ -54,6 +56,7 @@ class Protocol:
             "exemplar_seed": self.exemplar_seed,
             "prompt_set": self.prompt_set,
             "generation": dict(sorted(self.generation.items())),
+            **extra,
         }
 
 
@@ -83,10 +86,22 @@ def choose_exemplar(train: Sequence[dict[str, Any]], seed: int) -> dict[str, Any
 EXEMPLAR_POOLS = ("train", "validation")
 
 
+def is_verified(sample: dict[str, Any]) -> bool:
+    """Whether a sample's target passed verification (datasets without the field: every sample did)."""
+    return sample.get("verified", True) is not False
+
+
 def evaluation_set(
-    samples_by_split: dict[str, list[dict[str, Any]]], split: str, shots: int, seed: int
+    samples_by_split: dict[str, list[dict[str, Any]]],
+    split: str,
+    shots: int,
+    seed: int,
+    *,
+    include_unverified: bool = False,
 ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """The samples a run scores, and its one-shot exemplar (``None`` at zero shots).
+
+    Samples whose target failed verification (``verified`` false) are left out unless ``include_unverified``.
 
     The exemplar comes from the train split, else validation. A source whose training data is normal-only
     (ShanghaiTech) has no abnormal train clip: the exemplar is then drawn from the evaluated split itself and
@@ -96,6 +111,8 @@ def evaluation_set(
     if not samples:
         have = sorted(k for k, v in samples_by_split.items() if v)
         raise TvauError(f"no samples in split {split!r}", fix=f"use one of {have}")
+    if not include_unverified:
+        samples = [s for s in samples if is_verified(s)]
     if not shots:
         return samples, None
     for pool in (*EXEMPLAR_POOLS, split):

@@ -26,7 +26,7 @@ from ..errors import TvauError
 from ..progress import progress
 from ..schemas import validate
 from .adapters import make_adapter
-from .adapters.base import Adapter, SampleContext
+from .adapters.base import Adapter, adapter_view, model_hash, sample_context
 from .dataset import BenchmarkData, load_benchmark
 from .frames import DEFAULT_MAX_SIDE, FrameReader
 from .messages import (
@@ -40,7 +40,7 @@ from .messages import (
     turn_kinds,
 )
 from .model_config import ModelConfig
-from .protocol import PROTOCOL_VERSION, Protocol, evaluation_set, fingerprint
+from .protocol import PROTOCOL_VERSION, Protocol, evaluation_set, fingerprint, is_verified
 from .run_log import LOG, MANIFEST, RESULTS, load_run, unique_rows
 from .scoring import parse_answer, sample_scores, score_rows
 
@@ -59,6 +59,7 @@ class RunOptions:
     new_run: bool = False
     exemplar_seed: int = 0
     max_side: int = DEFAULT_MAX_SIDE
+    include_unverified: bool = False
 
 
 def run(
@@ -92,8 +93,16 @@ def _run(
         max_side=opts.max_side,
         exemplar_seed=opts.exemplar_seed,
         generation=config.generation,
+        include_unverified=opts.include_unverified,
     )
-    samples, exemplar = evaluation_set(data.samples, opts.split, protocol.shots, opts.exemplar_seed)
+    samples, exemplar = evaluation_set(
+        data.samples,
+        opts.split,
+        protocol.shots,
+        opts.exemplar_seed,
+        include_unverified=opts.include_unverified,
+    )
+    unverified = 0 if opts.include_unverified else sum(not is_verified(s) for s in data.split(opts.split))
     fp = fingerprint(protocol, samples, exemplar, data.identity)
     selected = select_samples(samples, opts.limit)
     adapter = adapter or make_adapter(config)
@@ -104,14 +113,16 @@ def _run(
         "prompts": protocol.prompts.as_dict(),
         "exemplar": None if exemplar is None else exemplar["sample_id"],
         "model": {"name": config.name, "hf_id": config.hf_id, "revision": config.revision},
-        "model_hash": config.hash(),
+        "model_hash": model_hash(config, adapter),
         "adapter": config.adapter,
+        "oracle": adapter.is_oracle,
         "dataset": data.name,
         "dataset_sha256": data.identity,
         "dataset_revision": data.revision,
         "source": data.source,
         "split": opts.split,
         "n_expected": len(samples),
+        "n_unverified_excluded": unverified,
         "package_version": __version__,
         "git_commit": git_commit(),
     }
@@ -130,7 +141,12 @@ def _run(
         reader = FrameReader(root, data.videos, opts.max_side)
         reader.plan((s["video_id"], s["frame_indices"]) for s in pending)
     adapter.exemplar = exemplar
-    adapter.prepare(data, split=opts.split, source_root=root)
+    # Only an oracle may open the source or see the evaluated split's answers.
+    adapter.prepare(
+        adapter_view(adapter, data, opts.split),
+        split=opts.split,
+        source_root=root if adapter.is_oracle else None,
+    )
     _record_adapter_info(out, adapter.describe())
     prefix: list[Message] = []
     exemplar_images = None
@@ -190,7 +206,7 @@ def run_sample(
     turns = []
     for i, kind in enumerate(kinds):
         messages = query_messages(prefix, prompts, clip, kinds[: i + 1], shown)
-        raw = adapter.generate(messages, SampleContext(sample, video, source_root, kind))
+        raw = adapter.generate(messages, sample_context(adapter, sample, video, source_root, kind))
         if not isinstance(raw, str):
             raise TvauError(f"adapter {adapter.config.adapter!r} returned {type(raw).__name__}, not text")
         turns.append(
@@ -296,6 +312,7 @@ def results_from_log(rundir: str | Path, *, timings: dict[str, Any] | None = Non
             "protocol_version": man["protocol_version"],
             "model": man["model"],
             "adapter": man["adapter"],
+            "oracle": bool(man.get("oracle", False)),
             "package_version": man.get("package_version", __version__),
             "git_commit": man.get("git_commit"),
             "dataset": man["dataset"],
@@ -311,6 +328,7 @@ def results_from_log(rundir: str | Path, *, timings: dict[str, Any] | None = Non
             "exemplar": man["exemplar"],
             "adapter_info": man.get("adapter_info", {}),
             "n_expected": man["n_expected"],
+            "n_unverified_excluded": man.get("n_unverified_excluded", 0),
             "complete": results["n_samples"] == man["n_expected"],
             "timings": timings or {},
         }

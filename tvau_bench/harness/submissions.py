@@ -132,7 +132,9 @@ def submit(
     from .protocol import evaluation_set
 
     shots = 1 if opts.shots is None else opts.shots
-    scored, _ = evaluation_set(data.samples, opts.split, shots, opts.exemplar_seed)
+    scored, _ = evaluation_set(
+        data.samples, opts.split, shots, opts.exemplar_seed, include_unverified=opts.include_unverified
+    )
     ids = [s["sample_id"] for s in scored]
     submission = load_submission(predictions, ids, allow_missing=allow_missing)
     # The answers' hash is part of the model identity: resubmitting other answers into the same folder

@@ -65,6 +65,13 @@ def arrow_schema(config: str) -> pa.Schema:
     return feats.arrow_schema.with_metadata({"huggingface": meta})
 
 
+def optional_columns(config: str) -> set[str]:
+    """Top-level fields the config's schema does not require (e.g. ``verified`` of ``samples``): exports made
+    before such a field existed lack its column and stay valid."""
+    root = load_schema(schema_name(config))
+    return set(root.get("properties", {})) - set(root.get("required", []))
+
+
 def to_arrow_row(record: dict[str, Any], config: str) -> dict[str, Any]:
     """A schema-valid JSON record in the shape of the config's Arrow schema (maps become key/value lists)."""
     root = load_schema(schema_name(config))
@@ -193,7 +200,11 @@ def _contains_map(node: Any, root: dict[str, Any], depth: int) -> bool:
 
 def _convert(value: Any, node: Any, root: dict[str, Any], *, encode: bool) -> Any:
     node = _resolve(node, root)
-    if value is None or not _needs_conversion(node, root):
+    if value is None:
+        return value
+    # Decoding always visits records: Arrow fills absent optional fields with null even where no map lies below.
+    records = not encode and isinstance(value, dict) and bool(node.get("properties")) and not _is_map(node)
+    if not records and not _needs_conversion(node, root):
         return value
     if _is_map(node):
         sub = node["additionalProperties"]

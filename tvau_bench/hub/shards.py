@@ -18,7 +18,7 @@ from .._io import sha256_bytes, sha256_file, sha256_json
 from ..errors import TvauError
 from ..schemas import validate
 from .fastcheck import checker_for
-from .features import CONFIGS, arrow_schema, from_arrow_row
+from .features import CONFIGS, arrow_schema, from_arrow_row, optional_columns
 
 CARD = "README.md"
 _FIX = "re-export or re-download the folder; `tvau-bench validate FOLDER` lists every problem"
@@ -104,7 +104,7 @@ def read_shard(path: Path, rel: str, config: str) -> Shard:
         raise TvauError(
             f"cannot be read as Parquet ({len(data)} bytes): {type(exc).__name__}: {exc}", path=path, fix=_FIX
         ) from None
-    problems = arrow_problems(table.schema, arrow_schema(config))
+    problems = arrow_problems(table.schema, arrow_schema(config), optional_columns(config))
     if problems:
         raise TvauError(
             f"not a {config!r} shard of this tvau-bench: " + "; ".join(problems), path=path, fix=_FIX
@@ -120,12 +120,20 @@ def read_shard(path: Path, rel: str, config: str) -> Shard:
     return Shard(rel=rel, sha256=sha256_bytes(data), rows=rows)
 
 
-def arrow_problems(actual: Any, expected: Any) -> list[str]:
-    """What differs between a shard's Arrow schema and the expected one (metadata aside); empty when equal."""
+def arrow_problems(
+    actual: Any, expected: Any, optional: set[str] | frozenset[str] = frozenset()
+) -> list[str]:
+    """What differs between a shard's Arrow schema and the expected one (metadata aside); empty when equal.
+
+    A column in ``optional`` (a field the schema does not require) may be missing: exports made before the
+    field existed stay readable.
+    """
     if actual.equals(expected, check_metadata=False):
         return []
-    want = {f.name: f.type for f in expected}
     have = {f.name: f.type for f in actual}
+    want = {f.name: f.type for f in expected if f.name in have or f.name not in optional}
+    if list(have) == list(want) and all(have[n].equals(want[n]) for n in want):
+        return []
     problems = []
     for name in want:
         if name not in have:

@@ -24,7 +24,7 @@ from ..progress import progress
 from ..schemas import NAMES, SCHEMA_VERSION, schema_errors
 from .card import read_card
 from .fastcheck import checker_for
-from .features import CONFIGS, DEFAULT_CONFIG, arrow_schema, from_arrow_row
+from .features import CONFIGS, DEFAULT_CONFIG, arrow_schema, from_arrow_row, optional_columns
 from .shards import arrow_problems, data_folder_files, matching
 
 TURN_KINDS = ("yes_no", "target", "trajectory")
@@ -210,7 +210,7 @@ def _iter_rows(root: Path, config: str, split_files: dict[str, list[Path]], rep:
     total = sum(pf.metadata.num_rows for _, _, pf in opened)
     with progress(desc=f"validate {config}", total=total, unit="row") as bar:
         for split, rel, pf in opened:
-            _compare_arrow(pf.schema_arrow, expected, rel, rep)
+            _compare_arrow(pf.schema_arrow, expected, rel, rep, optional_columns(config))
             i = 0
             for batch in pf.iter_batches(batch_size=4096):
                 for row in batch.to_pylist():
@@ -224,8 +224,10 @@ def _iter_rows(root: Path, config: str, split_files: dict[str, list[Path]], rep:
             rep.rows[config][split] += i
 
 
-def _compare_arrow(actual: Any, expected: Any, rel: str, rep: ValidationReport) -> None:
-    for problem in arrow_problems(actual, expected):
+def _compare_arrow(
+    actual: Any, expected: Any, rel: str, rep: ValidationReport, optional: set[str] = frozenset()
+) -> None:
+    for problem in arrow_problems(actual, expected, optional):
         rep.add("arrow-type", rel, problem)
 
 

@@ -27,6 +27,7 @@ from .reported import ReportedRow, load_reported
 from .store import DETECTION_DIR, StoredRun, dataset_group, slug, stored_runs
 
 REPORTED_BLOCK = "reported"
+CEILING_PREFIX = "ceiling (oracle)"  # block of oracle rows: shown apart, never bold, never ranked
 OUTPUTS = ("README.md", "tables.tex", "detection.csv", "dialogue.csv", "ablation.csv", "dialogue.png")
 
 
@@ -73,6 +74,7 @@ class MeasuredRow:
     fingerprints: dict[str, str]
     shots: int = 1
     history: str = "own"
+    oracle: bool = False
 
 
 # --- building tables (pure) -------------------------------------------------------------------------------------
@@ -101,7 +103,12 @@ def measured_rows(layout: Layout, measured: Sequence[MeasuredRow]) -> list[Row]:
         note = (
             f"measured on {' + '.join(m.datasets)} ({m.split}, {m.shots}-shot, history {m.history}; {fams})"
         )
-        rows.append(Row(m.display_name, f"measured: {m.group} ({m.split})", "measured", cells, note))
+        if m.oracle:
+            block, status = f"{CEILING_PREFIX}: {m.group} ({m.split})", "ceiling (oracle, not ranked)"
+            note = f"oracle ceiling, not ranked; {note}"
+        else:
+            block, status = f"measured: {m.group} ({m.split})", "measured"
+        rows.append(Row(m.display_name, block, status, cells, note))
     return rows
 
 
@@ -145,13 +152,15 @@ def build_table(
     measured: Sequence[MeasuredRow] = (),
     detection: Sequence[MeasuredDetection] = (),
 ) -> Table:
-    """Reported rows, then measured rows, with the bold best value per column within each block."""
+    """Reported rows, then measured rows, then oracle ceilings, with the bold best value per column within each
+    block (oracle rows are never bold: they are not ranked)."""
     rows = reported_rows(layout, reported)
     if layout.measured_by == "dialogue":
-        rows += measured_rows(layout, measured)
+        rows += measured_rows(layout, [m for m in measured if not m.oracle])
+        rows += measured_rows(layout, [m for m in measured if m.oracle])
     elif layout.measured_by == "detection":
         rows += detection_rows(layout, detection)
-    for block in dict.fromkeys(r.block for r in rows):
+    for block in dict.fromkeys(r.block for r in rows if not r.block.startswith(CEILING_PREFIX)):
         members = [r for r in rows if r.block == block]
         for col in layout.columns:
             _bold_best(col, [r.cells[col.header] for r in members])
@@ -178,10 +187,10 @@ def group_measured(runs: Sequence[StoredRun], score_rows) -> list[MeasuredRow]:
                 stacklevel=2,
             )
             continue
-        key = (dataset_group(run.dataset), run.split, run.model, run.shots, run.history)
+        key = (dataset_group(run.dataset), run.split, run.model, run.shots, run.history, run.oracle)
         groups.setdefault(key, []).append(run)
     out = []
-    for (group, split, model, shots, history), members in sorted(groups.items()):
+    for (group, split, model, shots, history, oracle), members in sorted(groups.items()):
         metrics, fps = {}, {}
         for run in sorted(members, key=lambda r: r.dataset):
             metrics[run.family] = score_rows(run.rows)
@@ -199,6 +208,7 @@ def group_measured(runs: Sequence[StoredRun], score_rows) -> list[MeasuredRow]:
                 fingerprints=fps,
                 shots=shots,
                 history=history,
+                oracle=oracle,
             )
         )
     return out
@@ -317,6 +327,8 @@ def to_readme(
         "  bootstrap 95% intervals in brackets. The dataset each row was measured on is named in its Status.",
         "- **Bold**: the best value of a column within its block (reported rows, or rows measured on the same",
         "  data); numbers from different data are not ranked against each other.",
+        "- **ceiling (oracle)**: adapters that read the source's masks or the ground truth (e.g. the geometry",
+        "  oracle), shown in their own block below the models as upper bounds; never bold, never ranked.",
         "",
     ]
     if detection:
@@ -334,7 +346,8 @@ def to_readme(
         for m in measured:
             fps = ", ".join(f"{fam} {fp[:12]}" for fam, fp in sorted(m.fingerprints.items()))
             sig = next((r.get("signature") for r in m.metrics.values() if r.get("signature")), None) or "-"
-            rows.append([m.model, " + ".join(m.datasets), m.split, fps, f"`{sig}`"])
+            name = f"{m.model} (oracle ceiling)" if m.oracle else m.model
+            rows.append([name, " + ".join(m.datasets), m.split, fps, f"`{sig}`"])
         header = ["Model", "Datasets", "Split", "Fingerprint(s)", "Signature"]
         parts += ["## Measured runs", "", markdown_table(header, rows), ""]
     elif not detection:

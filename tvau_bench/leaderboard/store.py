@@ -32,6 +32,7 @@ from typing import Any
 from .. import __version__
 from .._io import canonical_json, read_json, sha256_bytes, sha256_file, write_json
 from ..errors import TvauError
+from ..harness.adapters import is_oracle_run
 from ..harness.protocol import evaluation_set
 from ..harness.run_log import LOG, MANIFEST, RESULTS, read_log
 
@@ -81,6 +82,7 @@ class StoredRun:
     shots: int
     history: str
     rows: list[dict[str, Any]]
+    oracle: bool = False  # made by an oracle adapter: a ceiling, never ranked among models
 
 
 # --- admission ------------------------------------------------------------------------------------------------
@@ -202,7 +204,11 @@ def validate_run(rundir: str | Path, data: Any) -> dict[str, Any]:
     rows = read_log(log, manifest["fingerprint"])
     proto = manifest.get("protocol") or {}
     scored, _ = evaluation_set(
-        data.samples, manifest["split"], proto.get("shots", 0), proto.get("exemplar_seed", 0)
+        data.samples,
+        manifest["split"],
+        proto.get("shots", 0),
+        proto.get("exemplar_seed", 0),
+        include_unverified=proto.get("include_unverified", False),
     )
     samples = {s["sample_id"]: s for s in scored}
     _check_complete(log, rows, samples)
@@ -299,6 +305,7 @@ def _check_fingerprint(rundir: Path, manifest: dict[str, Any], data: Any) -> Non
             exemplar_seed=proto["exemplar_seed"],
             prompt_set=proto["prompt_set"],
             generation=proto["generation"],
+            include_unverified=proto.get("include_unverified", False),
         )
     except KeyError as exc:
         raise TvauError(f"protocol lacks {exc.args[0]!r}", path=rundir / MANIFEST, field="protocol") from None
@@ -309,7 +316,13 @@ def _check_fingerprint(rundir: Path, manifest: dict[str, Any], data: Any) -> Non
             field="prompts",
             fix="rerun",
         )
-    scored, exemplar = evaluation_set(data.samples, protocol.split, protocol.shots, protocol.exemplar_seed)
+    scored, exemplar = evaluation_set(
+        data.samples,
+        protocol.split,
+        protocol.shots,
+        protocol.exemplar_seed,
+        include_unverified=protocol.include_unverified,
+    )
     want = fingerprint(protocol, scored, exemplar, data.identity)
     if want != manifest["fingerprint"]:
         raise TvauError(
@@ -393,6 +406,7 @@ def load_stored(folder: str | Path) -> StoredRun:
         shots=ev["shots"],
         history=ev["history"],
         rows=rows,
+        oracle=is_oracle_run(read_json(folder / MANIFEST)),
     )
 
 

@@ -1,21 +1,23 @@
 """Harness adapters of the models: ``ahd-template`` (offline, CPU) and ``tvau`` (AHD + RAE + LoRA-tuned LVLM).
 
-``ahd-template``: the AHD's heatmaps over the clip are thresholded into components and linked over frames into
-one target track (seeded at the strongest response, extended to the nearest component frame by frame); the
-track stands in for the ground-truth masks of the geometry oracle, whose geometry-to-words code then answers
-(Yes/No from whether a track exists, appearance from the pixels under the track, trajectory from its boxes).
-It never reads ``target_id`` or the masks.
+Both see what every model sees and nothing else: the protocol's messages (the clip's frames at the resolution
+cap, the one-shot exemplar's frames and dialogue, the questions) and the clip's public metadata. Neither opens
+the source video: the AHD's heatmaps are computed on the message frames, each frame's temporal context taken
+from its neighbours among them.
 
-``tvau``: the query clip's frames (as the harness shows them) go to the LVLM as a video; the AHD's heatmaps at
-the same frames (computed on the source video with its temporal context) go through the RAE into the prompt;
-the dialogue so far is the text. The one-shot exemplar is not shown (T-VAU is fine-tuned on the task), which
-``describe()`` records.
+``ahd-template``: the heatmaps are cut into components by the benchmark's one detection rule
+(:data:`tvau_bench.models.detect.DEFAULT_RULE`, the rule of ``tvau-bench detect``) and linked over frames into
+one target track (seeded at the strongest response, extended to the nearest component frame by frame); the
+annotation's geometry-to-words code (:class:`GeometryWords`) then answers from that track (Yes/No from whether
+a track exists, appearance from the pixels under it, trajectory from its boxes).
+
+``tvau``: each clip of the messages (the exemplar's, then the query's) goes to the LVLM as a video resized from
+the message frames, with its AHD heatmaps through the RAE as prompt tokens; the dialogue is the text.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from pathlib import Path
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import cv2
@@ -23,24 +25,30 @@ import numpy as np
 
 from ..errors import TvauError
 from ..harness.adapters.base import Adapter, SampleContext
-from ..harness.adapters.geometry_oracle import GeometryOracleAdapter
+from ..harness.adapters.geometry_oracle import GeometryWords
+from ..metrics.detections import DetectionRule
 from ..sources.base import SourceObject
+from .detect import DEFAULT_RULE
+
+HEATMAP_INPUT = "AHD on the protocol frames only (temporal context from neighbouring protocol frames)"
 
 
-def link_track(heatmaps: Sequence[np.ndarray], threshold: float, min_area: int = 4) -> dict[int, np.ndarray]:
-    """``{frame position: bool mask}``: one target followed through per-frame components of ``heat >= threshold``.
+def link_track(heatmaps: Sequence[np.ndarray], rule: DetectionRule = DEFAULT_RULE) -> dict[int, np.ndarray]:
+    """``{frame position: bool mask}``: one target followed through the per-frame components of ``rule``.
 
-    Seeded at the component holding the clip's highest value, then extended forwards and backwards to the
-    component whose centre is nearest the last kept one (within twice its size); frames without one are gaps.
+    Components are those of the rule's lowest level (connectivity and minimum area as the rule says). Seeded at
+    the component holding the clip's highest value, then extended forwards and backwards to the component whose
+    centre is nearest the last kept one (within twice its size); frames without one are gaps.
     """
+    level = min(rule.thresholds)
     comps: list[list[tuple[np.ndarray, float, np.ndarray, float]]] = []
     for h in heatmaps:
         n, labels, stats, centres = cv2.connectedComponentsWithStats(
-            (h >= threshold).astype(np.uint8), connectivity=8
+            (h >= level).astype(np.uint8), connectivity=rule.connectivity
         )
         frame = []
         for i in range(1, n):
-            if stats[i, cv2.CC_STAT_AREA] >= min_area:
+            if stats[i, cv2.CC_STAT_AREA] >= rule.min_area:
                 m = labels == i
                 size = float(max(stats[i, cv2.CC_STAT_WIDTH], stats[i, cv2.CC_STAT_HEIGHT]))
                 frame.append((m, float(h[m].max()), centres[i], size))
@@ -62,20 +70,25 @@ def link_track(heatmaps: Sequence[np.ndarray], threshold: float, min_area: int =
     return track
 
 
-class HeatmapVideo:
-    """A SourceVideo whose only object (id 1) is the AHD target track of one clip: frames and metadata pass
-    through to the real video, masks and boxes come from the heatmaps."""
+class TrackVideo:
+    """The protocol frames of one clip as a source-like video whose only object (id 1) is a target track:
+    what :class:`GeometryWords` needs, built from the message images alone."""
 
-    def __init__(self, video: Any, masks: dict[int, np.ndarray]) -> None:
-        self._video = video
+    def __init__(self, images: dict[int, np.ndarray], fps: float, masks: dict[int, np.ndarray]) -> None:
+        self._images = images  # frame index -> RGB, as the messages carry them
+        first = next(iter(images.values()))
+        self.height, self.width = first.shape[:2]
+        self.fps = float(fps)
         self._masks = masks
         self._boxes = {}
         for f, m in masks.items():
             ys, xs = np.nonzero(m)
             self._boxes[f] = (int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max()))
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._video, name)
+    def frames(self, indices: Sequence[int]) -> Iterator[np.ndarray]:
+        """BGR frames (the source convention the colour rules read) of the given protocol frame indices."""
+        for i in indices:
+            yield np.ascontiguousarray(self._images[int(i)][:, :, ::-1])
 
     def objects(self) -> list[SourceObject]:
         if not self._masks:
@@ -91,89 +104,90 @@ class HeatmapVideo:
         return dict(self._boxes) if object_id == 1 else {}
 
 
-class AhdTemplateAdapter(GeometryOracleAdapter):
-    """Offline baseline: AHD heatmaps → one target track → the geometry oracle's words (CPU, no LVLM)."""
+def frame_heatmaps(model: Any, cfg: Any, images: Sequence[np.ndarray], device: str = "cpu") -> np.ndarray:
+    """AHD heatmaps (T, h, w) of the protocol frames ``images`` (RGB ``uint8``), at the AHD's working size.
 
-    needs_images = False
-
-    def __init__(
-        self, config: Any, ckpt: str, device: str = "cpu", threshold: float = 0.5, min_area: int = 20
-    ) -> None:
-        super().__init__(config)
-        self.ckpt, self.device, self.threshold, self.min_area = ckpt, device, float(threshold), int(min_area)
-        self.model = self.cfg = None
-        self._clips: dict[tuple[str, int, int], HeatmapVideo] = {}
-
-    def prepare(self, data: Any, *, split: str, source_root: Path | None = None) -> None:
-        super().prepare(data, split=split, source_root=source_root)
-        from .train_ahd import load_ahd
-
-        self.model, self.cfg = load_ahd(self.ckpt, self.device)
-
-    def describe(self) -> dict[str, Any]:
-        return {"ahd_ckpt": str(self.ckpt), "threshold": self.threshold, "min_area": self.min_area}
-
-    def _video(self, video_id: str) -> Any:  # the oracle's per-video lookup: replaced per clip in generate
-        return self._current
-
-    @staticmethod
-    def _target(sample: dict[str, Any], video: Any) -> int | None:
-        return 1 if video.objects() else None
-
-    def generate(self, messages: Sequence[Any], ctx: SampleContext) -> str:
-        s = ctx.sample
-        key = (s["video_id"], int(s["start_frame"]), int(s["end_frame"]))
-        if key not in self._clips:
-            self._clips.clear()  # the turns of one sample come together
-            self._clips[key] = self._clip_track(*key)
-        self._current = self._clips[key]
-        return super().generate(messages, ctx)
-
-    def _clip_track(self, video_id: str, start: int, end: int) -> HeatmapVideo:
-        real = self.source.video(video_id)
-        heat = clip_heatmaps(self.model, self.cfg, real, start, end, self.device)
-        full = [cv2.resize(h, (real.width, real.height), interpolation=cv2.INTER_LINEAR) for h in heat]
-        track = link_track(full, self.threshold, self.min_area)
-        return HeatmapVideo(real, {start + t: m for t, m in track.items()})
-
-
-def clip_heatmaps(
-    model: Any,
-    cfg: Any,
-    video: Any,
-    start: int,
-    end: int,
-    device: str = "cpu",
-    frames: Sequence[int] | None = None,
-) -> np.ndarray:
-    """AHD heatmaps (T, h, w) of frames ``start..end`` (or of ``frames``), each with its temporal context."""
+    Each frame's temporal context is its neighbours among ``images`` (clamped at the ends): no other frame of the
+    video is read, so the heatmaps depend on exactly the pixels every model is shown.
+    """
     import torch
 
     from .ahd import heatmaps_from_logits
     from .data import clip_indices, to_tensor, working_size
 
-    c = model.context
-    n = video.num_frames
-    wanted = list(range(start, end + 1)) if frames is None else [int(f) for f in frames]
-    need = sorted({int(i) for f in wanted for i in clip_indices(min(f, n - 1), 1, c, n)})
-    w, h = working_size(video.width, video.height, cfg.max_side)
-    decoded = {
-        i: cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA)[:, :, ::-1]
-        for i, img in zip(need, video.frames(need), strict=True)
-    }
+    h0, w0 = images[0].shape[:2]
+    w, h = working_size(w0, h0, cfg.max_side)
+    frames = np.stack([cv2.resize(np.asarray(im), (w, h), interpolation=cv2.INTER_AREA) for im in images])
+    n = len(frames)
     out = []
     with torch.no_grad():
-        for k in range(0, len(wanted), 16):
-            part = wanted[k : k + 16]
-            clips = np.stack(
-                [np.stack([decoded[int(i)] for i in clip_indices(min(f, n - 1), 1, c, n)]) for f in part]
-            )
+        for k in range(0, n, 16):
+            clips = np.stack([frames[clip_indices(t, 1, model.context, n)] for t in range(k, min(n, k + 16))])
             out.append(heatmaps_from_logits(model(to_tensor(clips).to(device)))[:, 0].float().cpu().numpy())
     return np.concatenate(out)
 
 
+def _fps(ctx: SampleContext) -> float:
+    fps = (ctx.video or {}).get("fps")
+    if not fps:
+        raise TvauError(
+            f"video {ctx.sample['video_id']!r} has no fps in the dataset's `videos` config",
+            field="videos.fps",
+            fix="use a dataset exported with its videos config",
+        )
+    return float(fps)
+
+
+class AhdTemplateAdapter(Adapter):
+    """Offline baseline: AHD heatmaps of the message frames → one target track → the annotation's words."""
+
+    needs_images = True
+
+    def __init__(self, config: Any, ckpt: str, device: str = "cpu") -> None:
+        super().__init__(config)
+        self.ckpt, self.device = ckpt, device
+        self.rule = DEFAULT_RULE
+        self.words = GeometryWords()
+        self.model = self.cfg = None
+        self._clip: tuple[tuple[str, ...], TrackVideo] | None = None
+
+    def prepare(self, data: Any, *, split: str, source_root: Any = None) -> None:
+        from .train_ahd import load_ahd
+
+        self.model, self.cfg = load_ahd(self.ckpt, self.device)
+
+    def answer_settings(self) -> dict[str, Any]:
+        return {"detection_rule": self.rule.to_dict()}
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "ahd_ckpt": str(self.ckpt),
+            "detection_rule": self.rule.to_dict(),
+            "heatmaps": f"{HEATMAP_INPUT}, resized to the AHD's max_side {self.cfg.max_side}, back to the frames",
+        }
+
+    def generate(self, messages: Sequence[Any], ctx: SampleContext) -> str:
+        refs, images, _ = clip_dialogues(messages)[-1]
+        if self._clip is None or self._clip[0] != refs:  # the turns of one sample come together
+            self._clip = (refs, self._track(refs, images, _fps(ctx)))
+        video = self._clip[1]
+        if ctx.kind == "yes_no":
+            return "Yes" if video.objects() else "No"
+        return self.words.answer(video, 1, ctx.kind, ctx.sample) if video.objects() else ""
+
+    def _track(self, refs: Sequence[str], images: Sequence[np.ndarray], fps: float) -> TrackVideo:
+        frames = [int(r.rsplit("#", 1)[1]) for r in refs]
+        heat = frame_heatmaps(self.model, self.cfg, images, self.device)
+        h, w = images[0].shape[:2]
+        full = [cv2.resize(x, (w, h), interpolation=cv2.INTER_LINEAR) for x in heat]
+        track = link_track(full, self.rule)
+        return TrackVideo(
+            dict(zip(frames, images, strict=True)), fps, {frames[t]: m for t, m in track.items()}
+        )
+
+
 class TvauAdapter(Adapter):
-    """The T-VAU model: LoRA-tuned Qwen2.5-VL with RAE prompt tokens from AHD heatmaps."""
+    """The T-VAU model: LoRA-tuned Qwen2.5-VL with RAE prompt tokens from AHD heatmaps of the message frames."""
 
     needs_images = True
 
@@ -188,20 +202,12 @@ class TvauAdapter(Adapter):
         super().__init__(config)
         self.ckpt, self.ahd_ckpt, self.device, self.frame_side = ckpt, ahd, device, frame_side
         self.model = self.tokenizer = self.rcfg = self.ahd = self.acfg = None
-        self.source = None
 
-    def prepare(self, data: Any, *, split: str, source_root: Path | None = None) -> None:
+    def prepare(self, data: Any, *, split: str, source_root: Any = None) -> None:
         from .checkpoint import load_checkpoint
         from .train_ahd import load_ahd
         from .train_rae import load_tvau
 
-        if source_root is None:
-            raise TvauError(
-                "the tvau adapter computes AHD heatmaps on the source videos", fix="pass --video-root"
-            )
-        from ..sources import open_source
-
-        self.source = open_source(source_root)
         self.model, self.tokenizer, self.rcfg = load_tvau(self.ckpt, self.device)
         ahd = self.ahd_ckpt or load_checkpoint(self.ckpt)[1].get("ahd")
         if not ahd:
@@ -212,47 +218,58 @@ class TvauAdapter(Adapter):
         self.ahd_ckpt = str(ahd)
 
     def describe(self) -> dict[str, Any]:
-        return {"ckpt": str(self.ckpt), "ahd": self.ahd_ckpt, "exemplar": "not shown (fine-tuned model)"}
+        return {
+            "ckpt": str(self.ckpt),
+            "ahd": self.ahd_ckpt,
+            "exemplar": "in the prompt (its video, AHD evidence and dialogue) when the run has one shot",
+            "video": f"the protocol frames resized to a longer side near {self._side()} (multiples of 28)",
+            "heatmaps": f"{HEATMAP_INPUT}, AHD max_side {self.acfg.max_side}, RAE size {self.rcfg.heatmap_size}",
+        }
 
-    def generate(self, messages: Sequence[Any], ctx: SampleContext) -> str:
+    def _side(self) -> int:
+        return int(self.frame_side or self.rcfg.frame_side)
+
+    def _clip_inputs(self, images: Sequence[np.ndarray]) -> tuple[Any, Any]:
+        """(video (T, 3, H, W) in [0, 1], heatmaps (T, s, s)) of one clip of the messages."""
         import torch
 
         from .train_rae import frame_size
+
+        h0, w0 = images[0].shape[:2]
+        w, h = frame_size(w0, h0, self._side())
+        clip = torch.from_numpy(
+            np.stack([cv2.resize(im, (w, h), interpolation=cv2.INTER_AREA) for im in images])
+        )
+        clip = clip.float().div(255).permute(0, 3, 1, 2)
+        size = self.rcfg.heatmap_size
+        heat = frame_heatmaps(self.ahd, self.acfg, images, self.device)
+        heat = np.stack([cv2.resize(x, (size, size), interpolation=cv2.INTER_AREA) for x in heat])
+        return clip, torch.from_numpy(heat)
+
+    def generate(self, messages: Sequence[Any], ctx: SampleContext) -> str:
         from .tvau import collate, encode_dialogue, video_inputs
 
-        images, turns = query_turns(messages)
-        s = ctx.sample
-        video = self.source.video(s["video_id"])
-        frames = list(s["frame_indices"])[: len(images)]
-        side = self.frame_side or self.rcfg.frame_side
-        h0, w0 = images[0].shape[:2]
-        w, h = frame_size(w0, h0, side)
-        clip = (
-            torch.from_numpy(
-                np.stack([cv2.resize(im, (w, h), interpolation=cv2.INTER_AREA) for im in images])
-            )
-            .float()
-            .div(255)
-            .permute(0, 3, 1, 2)
-        )
-        heat = clip_heatmaps(self.ahd, self.acfg, video, 0, 0, self.device, frames=frames)
-        size = self.rcfg.heatmap_size
-        heat = torch.from_numpy(
-            np.stack([cv2.resize(x, (size, size), interpolation=cv2.INTER_AREA) for x in heat])
-        )
-        pv, grid, counts = video_inputs([clip], self.model.config.vision_config)
+        clips = clip_dialogues(messages)
+        inputs = [self._clip_inputs(images) for _, images, _ in clips]
+        pv, grid, counts = video_inputs([v for v, _ in inputs], self.model.config.vision_config)
+        parts = [
+            (n, self.model.rae.num_tokens(len(images)), turns)
+            for n, (_, images, turns) in zip(counts, clips, strict=True)
+        ]
+        n_video, n_anomaly, turns = parts[-1]
         enc = encode_dialogue(
             self.tokenizer,
-            n_video_tokens=counts[0],
-            n_anomaly_tokens=self.model.rae.num_tokens(len(images)),
+            n_video_tokens=n_video,
+            n_anomaly_tokens=n_anomaly,
             turns=turns,
+            before=parts[:-1],
         )
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
         batch = {k: v.to(self.device) for k, v in collate([enc], pad, left_pad=True).items() if k != "labels"}
         dtype = next(self.model.base_lvlm().parameters()).dtype
         gen = {"max_new_tokens": int(self.generation.get("max_new_tokens", 128)), "do_sample": False}
         ids = self.model.generate(
-            heatmaps=heat[None].to(self.device),
+            heatmaps=[h[None].to(self.device) for _, h in inputs],
             pixel_values_videos=pv.to(self.device, dtype),
             video_grid_thw=grid.to(self.device),
             **batch,
@@ -261,26 +278,33 @@ class TvauAdapter(Adapter):
         return self.tokenizer.decode(ids[0, batch["input_ids"].shape[1] :], skip_special_tokens=True).strip()
 
 
-def query_turns(messages: Sequence[dict[str, Any]]) -> tuple[list[np.ndarray], list[tuple[str, str | None]]]:
-    """The query clip's images and its (question, answer) turns, the last unanswered; the exemplar is dropped."""
-    start = max(
-        (
-            i
-            for i, m in enumerate(messages)
-            if m["role"] == "user" and any(p.get("type") == "image" for p in m["content"])
-        ),
-        default=None,
-    )
-    if start is None:
-        raise TvauError("the messages hold no frames", fix="run the tvau adapter with images (needs_images)")
-    images = [p["image"] for p in messages[start]["content"] if p.get("type") == "image"]
-    if any(im is None for im in images):
-        raise TvauError("frames were not decoded for the tvau adapter", fix="pass --video-root")
-    turns: list[tuple[str, str | None]] = []
-    for m in messages[start:]:
-        text = " ".join(p["text"] for p in m["content"] if p.get("type") == "text").strip()
+Turns = list[tuple[str, str | None]]
+
+
+def clip_dialogues(
+    messages: Sequence[dict[str, Any]],
+) -> list[tuple[tuple[str, ...], list[np.ndarray], Turns]]:
+    """Each clip of the messages in order (the one-shot exemplar's, then the query's): its frame references,
+    its images and its (question, answer) turns, the query's last one unanswered.
+
+    A clip opens at a user message holding frames; its introduction text joins its first question.
+    """
+    clips: list[tuple[tuple[str, ...], list[np.ndarray], Turns]] = []
+    for m in messages:
+        parts = m["content"]
+        frames = [p for p in parts if p.get("type") == "image"]
+        text = " ".join(p["text"] for p in parts if p.get("type") == "text").strip()
+        if m["role"] == "user" and frames:
+            if any(p.get("image") is None for p in frames):
+                raise TvauError("frames were not decoded for the adapter", fix="pass --video-root")
+            clips.append((tuple(p.get("ref", "") for p in frames), [p["image"] for p in frames], []))
+        if not clips:
+            continue
+        turns = clips[-1][2]
         if m["role"] == "user":
             turns.append((text, None))
         elif turns:
             turns[-1] = (turns[-1][0], text)
-    return images, turns
+    if not clips:
+        raise TvauError("the messages hold no frames", fix="run the adapter with images (needs_images)")
+    return clips

@@ -21,6 +21,13 @@ REGISTRY: dict[str, str] = {
     "ahd-template": "tvau_bench.models.adapter:AhdTemplateAdapter",
     "tvau": "tvau_bench.models.adapter:TvauAdapter",
 }
+# Adapters that read the source or the ground truth (``Adapter.is_oracle``): ceilings, shown apart from models.
+ORACLES = frozenset({"geometry-oracle"})
+
+
+def is_oracle_run(manifest: dict[str, Any]) -> bool:
+    """Whether a run (its ``run.json``) was made by an oracle; runs from before the field by adapter name."""
+    return bool(manifest.get("oracle", manifest.get("adapter") in ORACLES))
 
 
 def adapter_class(name: str) -> type[Adapter]:

@@ -39,38 +39,20 @@ def clip_has_anomaly(objects: Sequence[Any], boxes_of, start: int, end: int) -> 
     return False
 
 
-class GeometryOracleAdapter(Adapter):
-    """Answers each turn from the source's masks: Yes/No, appearance + action, trajectory within the clip."""
+class GeometryWords:
+    """The annotation's geometry-to-words rules over a source-like video: for one object, its appearance and
+    actions (``target``) or its motion within the clip (``trajectory``).
 
-    needs_images = False  # reads full-resolution source frames and masks itself, not the capped frames
+    The video needs ``width``, ``height``, ``fps``, ``frames``, ``objects``, ``object_boxes`` and
+    ``object_masks``; it may be the source itself (the oracle) or a track found by a model (``ahd-template``).
+    """
 
-    def __init__(self, config: ModelConfig) -> None:
-        super().__init__(config)
-        self.source: Any = None
+    def __init__(self) -> None:
         self.colours = ColourConfig()
         self.motion = MotionParams()
-        self._videos: dict[str, Any] = {}
 
-    def prepare(self, data: BenchmarkData, *, split: str, source_root: Path | None = None) -> None:
-        if source_root is None:
-            raise TvauError(
-                "the geometry oracle reads ground-truth masks", fix="pass --video-root (the source root)"
-            )
-        from ...sources import open_source
-
-        self.source = open_source(source_root)
-
-    def generate(self, messages: Sequence[Message], ctx: SampleContext) -> str:
-        sample = ctx.sample
-        video = self._video(sample["video_id"])
-        if ctx.kind == "yes_no":
-            hit = clip_has_anomaly(
-                video.objects(), video.object_boxes, sample["start_frame"], sample["end_frame"]
-            )
-            return "Yes" if hit else "No"
-        oid = self._target(sample, video)
-        if oid is None:
-            return ""
+    def answer(self, video: Any, oid: int, kind: str, sample: dict[str, Any]) -> str:
+        """The ``target`` or ``trajectory`` answer for object ``oid`` within the sample's clip."""
         boxes = video.object_boxes(oid)
         frames = [f for f in sorted(boxes) if sample["start_frame"] <= f <= sample["end_frame"]]
         if not frames:
@@ -84,7 +66,7 @@ class GeometryOracleAdapter(Adapter):
             params=self.motion,
             span=(sample["start_frame"], sample["end_frame"]),
         )
-        if ctx.kind == "trajectory":
+        if kind == "trajectory":
             return describe(motion)
         return self._appearance(video, oid, sample["frame_indices"], frames)
 
@@ -137,6 +119,39 @@ class GeometryOracleAdapter(Adapter):
         return " ".join(
             t for t in (appearance_sentence(category, colours, upper, lower), action_sentence(actions)) if t
         )
+
+
+class GeometryOracleAdapter(Adapter):
+    """Answers each turn from the source's masks: Yes/No, appearance + action, trajectory within the clip."""
+
+    needs_images = False  # reads full-resolution source frames and masks itself, not the capped frames
+    is_oracle = True
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__(config)
+        self.source: Any = None
+        self.words = GeometryWords()
+        self._videos: dict[str, Any] = {}
+
+    def prepare(self, data: BenchmarkData, *, split: str, source_root: Path | None = None) -> None:
+        if source_root is None:
+            raise TvauError(
+                "the geometry oracle reads ground-truth masks", fix="pass --video-root (the source root)"
+            )
+        from ...sources import open_source
+
+        self.source = open_source(source_root)
+
+    def generate(self, messages: Sequence[Message], ctx: SampleContext) -> str:
+        sample = ctx.sample
+        video = self._video(sample["video_id"])
+        if ctx.kind == "yes_no":
+            hit = clip_has_anomaly(
+                video.objects(), video.object_boxes, sample["start_frame"], sample["end_frame"]
+            )
+            return "Yes" if hit else "No"
+        oid = self._target(sample, video)
+        return "" if oid is None else self.words.answer(video, oid, ctx.kind, sample)
 
     def _video(self, video_id: str) -> Any:
         if video_id not in self._videos:
