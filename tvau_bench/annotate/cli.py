@@ -39,6 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--endpoint", action="append", default=None, help="override the recipe's endpoints (repeatable)"
     )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    engine_args(p, "videos")
     p.set_defaults(func=_annotate)
 
     e = sub.add_parser(
@@ -59,7 +60,20 @@ def _annotate(args: argparse.Namespace) -> int:
 
     overrides = {"backend": {"endpoints": args.endpoint}} if args.endpoint else None
     recipe = load_recipe(args.recipe, overrides)
-    report = run(recipe, args.source, args.out, cache_dir=args.cache, videos=args.video)
+    if args.engine == "ray":
+        from .engine_ray import run_ray
+
+        report = run_ray(
+            recipe,
+            args.source,
+            args.out,
+            cache_dir=args.cache,
+            videos=args.video,
+            address=args.ray_address,
+            workers=args.workers,
+        )
+    else:
+        report = run(recipe, args.source, args.out, cache_dir=args.cache, videos=args.video)
     if args.json:
         print(json.dumps(report, indent=2, sort_keys=True))
     else:
@@ -76,6 +90,25 @@ def _annotate(args: argparse.Namespace) -> int:
         print(failure_summary(failed, args.out), file=sys.stderr)
         return EXIT_PARTIAL
     return 0
+
+
+def engine_args(p: argparse.ArgumentParser, units: str) -> None:
+    """``--engine``, ``--ray-address`` and ``--workers`` (shared by ``annotate`` and ``run``)."""
+    p.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help=f"local: this process (default); ray: spread the {units} over a Ray cluster (extra [ray])",
+    )
+    p.add_argument(
+        "--ray-address",
+        default=None,
+        metavar="ADDR",
+        help="Ray cluster to join (e.g. auto, or HEAD:6379); default: start a local one",
+    )
+    p.add_argument(
+        "--workers", type=int, default=2, metavar="N", help="Ray actors (with --engine ray; default 2)"
+    )
 
 
 def failure_summary(failed: list[dict], out: str, shown: int = 10) -> str:
