@@ -60,7 +60,9 @@ def test_ray_engine_is_byte_identical(cluster, default_run, synth_small, tmp_pat
     assert ray_report["engine"] == {"name": "ray", "workers": 2, "videos_resumed": 0}
 
 
-def test_sigkill_at_a_random_point_resumes_without_redoing_videos(cluster, default_run, synth_small, tmp_path):
+def test_sigkill_at_a_random_point_resumes_without_redoing_videos(
+    cluster, default_run, synth_small, tmp_path
+):
     out_default, report = default_run
     out = tmp_path / "out"
     n_videos = report["counts"]["videos"]
@@ -101,3 +103,32 @@ def test_parts_of_another_recipe_are_not_reused(cluster, synth_small, tmp_path):
     base = load_recipe("synthetic")
     other = load_recipe("synthetic", {"waypoints": base.waypoints + 1})
     assert run_key(base) != run_key(other)
+
+
+@pytest.mark.parametrize("adapter", ["majority", "geometry-oracle"])
+def test_benchmark_run_on_ray_gives_the_same_log_and_results(cluster, tmp_path, adapter):
+    from harness_fixtures import build_bench, write_model
+
+    from tvau_bench._io import iter_jsonl, read_json
+    from tvau_bench.cli import main
+
+    data, source = build_bench(tmp_path / "bench")
+    model = write_model(tmp_path / "m.yaml", "m", adapter)
+    args = ["run", "--model", str(model), "--dataset", str(data), "--video-root", str(source)]
+    assert main([*args, "--out", str(tmp_path / "local")]) == 0
+    # half the samples first, then the rest: the Ray engine resumes from the driver's durable log
+    assert main([*args, "--out", str(tmp_path / "ray"), "--engine", "ray", "--limit", "3"]) == 0
+    assert main([*args, "--out", str(tmp_path / "ray"), "--engine", "ray", "--workers", "2"]) == 0
+
+    def rows(d: Path) -> dict[str, dict]:
+        return {r["sample_id"]: {**r, "elapsed_s": None} for _, r in iter_jsonl(d / "samples.jsonl")}
+
+    assert rows(tmp_path / "ray") == rows(tmp_path / "local")
+    assert len(rows(tmp_path / "ray")) == 6
+    local, dist = read_json(tmp_path / "local" / "results.json"), read_json(tmp_path / "ray" / "results.json")
+    assert {**dist, "timings": None} == {**local, "timings": None}
+    assert dist["timings"]["samples_skipped"] == 3
+    assert (
+        read_json(tmp_path / "ray" / "run.json")["adapter_info"]
+        == read_json(tmp_path / "local" / "run.json")["adapter_info"]
+    )

@@ -7,6 +7,7 @@ per-unit function. Rows come back to the driver in completion order, and the dri
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 from collections.abc import Iterator
@@ -15,6 +16,25 @@ from typing import Any
 from .errors import TvauError
 
 _INSTALL = 'install the extra: pip install "tvau-bench[ray]" (Ray Data, CPU only)'
+
+
+def add_engine_args(p: argparse.ArgumentParser, units: str) -> None:
+    """``--engine``, ``--ray-address`` and ``--workers`` (shared by ``annotate`` and ``run``)."""
+    p.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help=f"local: this process (default); ray: spread the {units} over a Ray cluster (extra [ray])",
+    )
+    p.add_argument(
+        "--ray-address",
+        default=None,
+        metavar="ADDR",
+        help="Ray cluster to join (e.g. auto, or HEAD:6379); default: start a local one",
+    )
+    p.add_argument(
+        "--workers", type=int, default=2, metavar="N", help="Ray actors (with --engine ray; default 2)"
+    )
 
 
 def _ray():

@@ -11,6 +11,8 @@ import argparse
 import json
 import sys
 
+from .._ray import add_engine_args
+
 EXIT_PARTIAL = (
     3  # finished, but some requests failed for good (report.json lists them): the outputs are partial
 )
@@ -39,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--endpoint", action="append", default=None, help="override the recipe's endpoints (repeatable)"
     )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
-    engine_args(p, "videos")
+    add_engine_args(p, "videos")
     p.set_defaults(func=_annotate)
 
     e = sub.add_parser(
@@ -90,25 +92,6 @@ def _annotate(args: argparse.Namespace) -> int:
         print(failure_summary(failed, args.out), file=sys.stderr)
         return EXIT_PARTIAL
     return 0
-
-
-def engine_args(p: argparse.ArgumentParser, units: str) -> None:
-    """``--engine``, ``--ray-address`` and ``--workers`` (shared by ``annotate`` and ``run``)."""
-    p.add_argument(
-        "--engine",
-        choices=("local", "ray"),
-        default="local",
-        help=f"local: this process (default); ray: spread the {units} over a Ray cluster (extra [ray])",
-    )
-    p.add_argument(
-        "--ray-address",
-        default=None,
-        metavar="ADDR",
-        help="Ray cluster to join (e.g. auto, or HEAD:6379); default: start a local one",
-    )
-    p.add_argument(
-        "--workers", type=int, default=2, metavar="N", help="Ray actors (with --engine ray; default 2)"
-    )
 
 
 def failure_summary(failed: list[dict], out: str, shown: int = 10) -> str:
