@@ -105,7 +105,6 @@ def map_rows(
         compute=ray.data.ActorPoolStrategy(size=workers),
         num_cpus=1,
         num_gpus=num_gpus or None,
-        max_restarts=0,  # a crashed worker fails the run; the rerun resumes from what the driver wrote
     )
     try:
         yield from ds.iter_rows()
