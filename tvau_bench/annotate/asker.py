@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from .backends.base import Backend, Request, Response
 from .cache import RequestCache, request_key
@@ -27,6 +27,15 @@ class AskStats:
     completion_tokens: int = 0
     cached_prompt_tokens: int = 0
     cached_completion_tokens: int = 0
+
+    def add(self, other: AskStats) -> None:
+        """Add another asker's accounting to this one (per-worker stats summed on the driver)."""
+        for f in fields(self):
+            mine = getattr(self, f.name)
+            if isinstance(mine, Counter):
+                mine.update(getattr(other, f.name))
+            else:
+                setattr(self, f.name, mine + getattr(other, f.name))
 
     def as_dict(self) -> dict:
         return {

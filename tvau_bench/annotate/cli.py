@@ -11,6 +11,8 @@ import argparse
 import json
 import sys
 
+from .._ray import add_engine_args
+
 EXIT_PARTIAL = (
     3  # finished, but some requests failed for good (report.json lists them): the outputs are partial
 )
@@ -39,6 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--endpoint", action="append", default=None, help="override the recipe's endpoints (repeatable)"
     )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    add_engine_args(p, "videos")
     p.set_defaults(func=_annotate)
 
     e = sub.add_parser(
@@ -59,7 +62,20 @@ def _annotate(args: argparse.Namespace) -> int:
 
     overrides = {"backend": {"endpoints": args.endpoint}} if args.endpoint else None
     recipe = load_recipe(args.recipe, overrides)
-    report = run(recipe, args.source, args.out, cache_dir=args.cache, videos=args.video)
+    if args.engine == "ray":
+        from .engine_ray import run_ray
+
+        report = run_ray(
+            recipe,
+            args.source,
+            args.out,
+            cache_dir=args.cache,
+            videos=args.video,
+            address=args.ray_address,
+            workers=args.workers,
+        )
+    else:
+        report = run(recipe, args.source, args.out, cache_dir=args.cache, videos=args.video)
     if args.json:
         print(json.dumps(report, indent=2, sort_keys=True))
     else:

@@ -19,6 +19,7 @@ import platform
 import statistics
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,7 +31,7 @@ from ..errors import TvauError
 from ..progress import progress
 from ..schemas import schema_errors
 from . import dialogue, stage1, stage2, stage3
-from .asker import Asker
+from .asker import Asker, AskStats
 from .backends import make_backend
 from .backends.base import Request, Response
 from .cache import RequestCache
@@ -57,6 +58,11 @@ class Counts:
 
     def add(self, key: str, n: int = 1) -> None:
         self.c[key] += n
+
+    def merge(self, other: Counts) -> None:
+        """Add another video's counts to these."""
+        self.c.update(other.c)
+        self.consistency += other.consistency
 
 
 @dataclass
@@ -89,43 +95,89 @@ def run(
     source = open_source(source_root)
     backend = make_backend(recipe)
     asker = Asker(backend, RequestCache(cache_dir if cache_dir is not None else out / "cache"))
-    todo = _select(source, recipe, videos)
+    todo = select_videos(source, recipe, videos)
+    try:
+        merged = write_outputs(
+            out, (annotate_one(v, recipe, asker) for v in progress(todo, desc="annotate", unit="video"))
+        )
+        info = backend_info(backend)
+    finally:
+        backend.close()
+    report = build_report(recipe, source, info, asker.stats, merged, time.perf_counter() - t0)
+    write_json(out / "report.json", report)
+    return report
+
+
+@dataclass
+class VideoResult:
+    """What annotating one video gives: the rows of each output file and the video's counts."""
+
+    record: dict
+    samples: list[dict]
+    tracks: list[dict]
+    quarantine: list[dict]
+    counts: Counts
+
+
+@dataclass
+class Merged:
+    """The rows written by :func:`write_outputs`, and the totals the report needs."""
+
+    videos: list[dict] = field(default_factory=list)
+    samples: list[dict] = field(default_factory=list)
+    quarantine: list[dict] = field(default_factory=list)
+    failed: list[dict] = field(default_factory=list)
+    counts: Counts = field(default_factory=Counts)
+    n_frames: int = 0
+
+
+def annotate_one(video, recipe: Recipe, asker: Asker) -> VideoResult:
+    """Annotate one video and check its records against the schemas (the unit every engine runs)."""
     counts = Counts()
-    video_rows, sample_rows, quarantine, failed = [], [], [], []
+    rec, samples, tracks, quarantine = annotate_video(video, recipe, asker, counts)
+    _check(rec, "video")
+    for s in samples:
+        _check(s, "sample")
+    counts.add("videos")
+    return VideoResult(rec, samples, tracks, quarantine, counts)
+
+
+def write_outputs(out: Path, results: Iterable[VideoResult]) -> Merged:
+    """Write videos/samples/tracks/quarantine JSONL from per-video results given in ``video_id`` order.
+
+    Track rows (the bulk) stream to a temporary file; every file appears atomically at the end, so the bytes
+    depend only on the results, not on how or where they were computed.
+    """
+    merged = Merged()
     # One fixed name: a run killed before the end leaves it behind, and the next run overwrites it.
     tracks_tmp = out / ".tracks.jsonl.tmp"
-    n_frames = 0
     try:
         with open(tracks_tmp, "w", encoding="utf-8") as tracks_fh:
-            for video in progress(todo, desc="annotate", unit="video"):
-                rec, samples, tracks, quar = annotate_video(video, recipe, asker, counts)
-                _check(rec, "video")
-                for s in samples:
-                    _check(s, "sample")
-                video_rows.append(rec)
-                sample_rows += samples
-                quarantine += quar
-                failed += failed_requests(video.video_id, quar)
-                for row in tracks:
+            for res in results:
+                vid = res.record["video_id"]
+                merged.videos.append(res.record)
+                merged.samples += res.samples
+                merged.quarantine += res.quarantine
+                merged.failed += failed_requests(vid, res.quarantine)
+                for row in res.tracks:
                     tracks_fh.write(canonical_json(row) + "\n")
-                n_frames += rec["num_frames"]
-                counts.add("videos")
+                merged.n_frames += res.record["num_frames"]
+                merged.counts.merge(res.counts)
             tracks_fh.flush()
             os.fsync(tracks_fh.fileno())
-        sample_rows.sort(key=dialogue.sample_sort_key)
-        write_jsonl(out / "videos.jsonl", video_rows)
-        write_jsonl(out / "samples.jsonl", sample_rows)
-        write_jsonl(out / "quarantine.jsonl", quarantine)
+        merged.samples.sort(key=dialogue.sample_sort_key)
+        write_jsonl(out / "videos.jsonl", merged.videos)
+        write_jsonl(out / "samples.jsonl", merged.samples)
+        write_jsonl(out / "quarantine.jsonl", merged.quarantine)
         os.replace(tracks_tmp, out / "tracks.jsonl")
     finally:
         tracks_tmp.unlink(missing_ok=True)
-        backend.close()
-    elapsed = time.perf_counter() - t0
-    report = _report(
-        recipe, source, backend, asker, counts, video_rows, sample_rows, quarantine, failed, n_frames, elapsed
-    )
-    write_json(out / "report.json", report)
-    return report
+    return merged
+
+
+def backend_info(backend) -> dict:
+    """The ``backend`` section of report.json (computed where the backend lives: a worker, under Ray)."""
+    return {**backend.provenance(), "kind": backend.name, "identity": backend.identity()}
 
 
 def failed_requests(video_id: str, quarantine: list[dict]) -> list[dict]:
@@ -137,7 +189,8 @@ def failed_requests(video_id: str, quarantine: list[dict]) -> list[dict]:
     ]
 
 
-def _select(source, recipe: Recipe, only: list[str] | None) -> list:
+def select_videos(source, recipe: Recipe, only: list[str] | None) -> list:
+    """The videos of the recipe's splits (or only those named), in ``video_id`` order."""
     have = set(source.splits())
     vids = [v for split in recipe.splits if split in have for v in source.videos(split)]
     vids.sort(key=lambda v: v.video_id)
@@ -491,9 +544,11 @@ def _clip_trajectory(
     )
 
 
-def _report(
-    recipe, source, backend, asker, counts, videos, samples, quarantine, failed, n_frames, elapsed
+def build_report(
+    recipe: Recipe, source, backend: dict, stats: AskStats, merged: Merged, elapsed: float, **extra
 ) -> dict:
+    """report.json: counts, stage statistics, request accounting and timings (``extra`` keys added)."""
+    counts, samples, quarantine = merged.counts, merged.samples, merged.quarantine
     hist = (
         np.histogram(counts.consistency, bins=10, range=(0.0, 1.0))[0].tolist()
         if counts.consistency
@@ -505,10 +560,10 @@ def _report(
         "package_version": __version__,
         "recipe": {"name": recipe.name, "path": recipe.path, "hash": sha256_json(recipe.fingerprint())},
         "source": {"layout": source.layout, "root": str(source.root)},
-        "backend": {**backend.provenance(), "kind": backend.name, "identity": backend.identity()},
+        "backend": backend,
         "counts": {
             "videos": c["videos"],
-            "frames": n_frames,
+            "frames": merged.n_frames,
             "targets": c["targets"],
             "abnormal_targets": c["abnormal_targets"],
             "samples": len(samples),
@@ -531,10 +586,11 @@ def _report(
             ),
         },
         "consistency_histogram": {"bins": [round(i / 10, 1) for i in range(11)], "counts": hist},
-        "requests": {**asker.stats.as_dict(), "failed": failed},
+        "requests": {**stats.as_dict(), "failed": merged.failed},
         "timings": {
             "seconds": round(elapsed, 3),
-            "frames_per_second": round(n_frames / elapsed, 2) if elapsed > 0 else None,
+            "frames_per_second": round(merged.n_frames / elapsed, 2) if elapsed > 0 else None,
             "python": platform.python_version(),
         },
+        **extra,
     }

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .._ray import add_engine_args
 from ..errors import TvauError
 from .frames import DEFAULT_MAX_SIDE
 
@@ -28,6 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="KEY=VALUE",
         help="set one of the model config's adapter_args (repeatable), e.g. ckpt=models/ahd",
     )
+    add_engine_args(p, "samples")
     p.set_defaults(func=_run)
 
     p = sub.add_parser("score", help="recompute results.json of a run folder from its samples.jsonl alone")
@@ -87,6 +89,9 @@ def _options(args: argparse.Namespace):
         exemplar_seed=args.exemplar_seed,
         max_side=args.max_side,
         include_unverified=args.include_unverified,
+        engine=getattr(args, "engine", "local"),
+        workers=getattr(args, "workers", 2),
+        ray_address=getattr(args, "ray_address", None),
     )
 
 

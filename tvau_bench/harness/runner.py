@@ -60,6 +60,9 @@ class RunOptions:
     exemplar_seed: int = 0
     max_side: int = DEFAULT_MAX_SIDE
     include_unverified: bool = False
+    engine: str = "local"  # or "ray": samples spread over Ray workers (harness/engine_ray.py)
+    workers: int = 2
+    ray_address: str | None = None
 
 
 def run(
@@ -105,6 +108,10 @@ def _run(
     unverified = 0 if opts.include_unverified else sum(not is_verified(s) for s in data.split(opts.split))
     fp = fingerprint(protocol, samples, exemplar, data.identity)
     selected = select_samples(samples, opts.limit)
+    if opts.engine == "ray" and adapter is not None:
+        raise TvauError("an adapter object cannot be sent to Ray workers", field="engine")
+    # Under Ray the workers build their own adapters; this one (construction is cheap: models load in
+    # prepare()) gives the run its identity (oracle or not, answer settings).
     adapter = adapter or make_adapter(config)
     manifest = {
         "fingerprint": fp,
@@ -131,48 +138,25 @@ def _run(
     pending = [s for s in selected if s["sample_id"] not in done]
 
     root = Path(opts.video_root) if opts.video_root else None
-    reader = None
-    if adapter.needs_images:
-        if root is None:
-            raise TvauError(
-                f"adapter {config.adapter!r} looks at the frames",
-                fix="pass --video-root with the source dataset's root",
-            )
-        reader = FrameReader(root, data.videos, opts.max_side)
-        reader.plan((s["video_id"], s["frame_indices"]) for s in pending)
-    adapter.exemplar = exemplar
-    # Only an oracle may open the source or see the evaluated split's answers.
-    adapter.prepare(
-        adapter_view(adapter, data, opts.split),
-        split=opts.split,
-        source_root=root if adapter.is_oracle else None,
-    )
-    _record_adapter_info(out, adapter.describe())
-    prefix: list[Message] = []
-    exemplar_images = None
-    if exemplar is not None:
-        exemplar_images = reader.read(exemplar["video_id"], exemplar["frame_indices"]) if reader else None
-        images = exemplar_images
-        clip = Clip(
-            exemplar["video_id"], tuple(exemplar["frame_indices"]), None if images is None else tuple(images)
-        )
-        prefix = exemplar_messages(protocol.prompts, clip, exemplar)
-
-    def one(sample: dict[str, Any]) -> dict[str, Any]:
-        images = reader.read(sample["video_id"], sample["frame_indices"]) if reader else None
-        row = run_sample(
-            adapter, protocol, prefix, sample, data.videos.get(sample["video_id"]), root, images, fp
-        )
-        if images is not None:  # the pixels this sample was judged on, exemplar included
-            row["frames_sha256"] = pixels_digest([*(exemplar_images or []), *images])
-        return row
-
     lock = threading.Lock()
     log = out / LOG
-    try:
-        _execute(one, pending, adapter.max_concurrency, lambda row: _append(lock, log, row), desc=config.name)
-    finally:
+
+    def sink(row: dict[str, Any]) -> None:
+        _append(lock, log, row)
+
+    setup = SampleSetup(protocol, data, exemplar, fp, root, opts.max_side, opts.split)
+    if opts.engine == "ray":  # adapters are built inside the workers; the log stays the driver's job
+        from .engine_ray import execute_ray
+
         adapter.close()
+        execute_ray(config, setup, pending, sink, out=out, workers=opts.workers, address=opts.ray_address)
+    else:
+        try:
+            one = sample_fn(adapter, setup, pending)
+            _record_adapter_info(out, adapter.describe())
+            _execute(one, pending, adapter.max_concurrency, sink, desc=config.name)
+        finally:
+            adapter.close()
     timings = {
         "wall_s": round(time.monotonic() - t0, 3),
         "samples_run": len(pending),
@@ -182,6 +166,67 @@ def _run(
     validate(results, "results", path=str(out / RESULTS))
     write_json(out / RESULTS, results)
     return results
+
+
+@dataclass(frozen=True)
+class SampleSetup:
+    """What every sample of a run is judged under (sent as is to each Ray worker)."""
+
+    protocol: Protocol
+    data: BenchmarkData
+    exemplar: dict[str, Any] | None
+    fp: str
+    root: Path | None
+    max_side: int
+    split: str
+
+
+def sample_fn(adapter: Adapter, setup: SampleSetup, pending: list[dict[str, Any]]):
+    """Prepare ``adapter`` for the run and return ``one(sample) -> log row`` (the unit every engine runs)."""
+    exemplar, root, data = setup.exemplar, setup.root, setup.data
+    reader = None
+    if adapter.needs_images:
+        if root is None:
+            raise TvauError(
+                f"adapter {adapter.config.adapter!r} looks at the frames",
+                fix="pass --video-root with the source dataset's root",
+            )
+        reader = FrameReader(root, data.videos, setup.max_side)
+        reader.plan((s["video_id"], s["frame_indices"]) for s in pending)
+    adapter.exemplar = exemplar
+    # Only an oracle may open the source or see the evaluated split's answers.
+    adapter.prepare(
+        adapter_view(adapter, data, setup.split),
+        split=setup.split,
+        source_root=root if adapter.is_oracle else None,
+    )
+    prefix: list[Message] = []
+    exemplar_images = None
+    if exemplar is not None:
+        exemplar_images = reader.read(exemplar["video_id"], exemplar["frame_indices"]) if reader else None
+        images = exemplar_images
+        clip = Clip(
+            exemplar["video_id"], tuple(exemplar["frame_indices"]), None if images is None else tuple(images)
+        )
+        prefix = exemplar_messages(setup.protocol.prompts, clip, exemplar)
+
+    def one(sample: dict[str, Any]) -> dict[str, Any]:
+        images = reader.read(sample["video_id"], sample["frame_indices"]) if reader else None
+        row = run_sample(
+            adapter,
+            setup.protocol,
+            prefix,
+            sample,
+            data.videos.get(sample["video_id"]),
+            root,
+            images,
+            setup.fp,
+        )
+        if images is not None:  # the pixels this sample was judged on, exemplar included
+            row["frames_sha256"] = pixels_digest([*(exemplar_images or []), *images])
+        return row
+
+    return one
 
 
 def run_sample(
