@@ -20,6 +20,7 @@ from .._io import sha256_bytes
 from .._yaml import parse_yaml, read_yaml
 from ..errors import TvauError
 from ..schemas.config import check_config
+from .backends import BACKEND_KINDS
 from .motion import MotionParams
 
 PROMPT_NAMES = ("system", "stage1", "stage2", "reask")
@@ -29,7 +30,7 @@ PROMPT_NAMES = ("system", "stage1", "stage2", "reask")
 class BackendConfig:
     """Which annotator answers, and how requests are sent (``openai``/``vllm`` fields are ignored otherwise)."""
 
-    kind: str = "geometric"  # geometric | openai | vllm
+    kind: str = "geometric"  # a key of backends.BACKEND_KINDS: geometric | openai | vllm
     model: str | None = None
     revision: str | None = None
     endpoints: tuple[str, ...] = ()  # OpenAI-compatible base URLs ending in /v1
@@ -190,20 +191,23 @@ def _merge(a: dict, b: dict) -> dict:
     return out
 
 
+# What to say when a backend field that the kind needs (BACKEND_KINDS[kind].requires) is empty.
+_REQUIRED = {
+    "endpoints": ("the {kind} backend needs at least one endpoint", "e.g. [http://localhost:8000/v1]"),
+    "model": ("a model id is required", "e.g. Qwen/Qwen2.5-VL-7B-Instruct"),
+}
+
+
 def _check(r: Recipe, where: str) -> None:
     """The checks between fields; each field alone was checked against the schema."""
 
     def bad(field_: str, problem: str, fix: str) -> TvauError:
         return TvauError(problem, path=where, field=field_, fix=fix)
 
-    if r.backend.kind == "openai" and not r.backend.endpoints:
-        raise bad(
-            "backend.endpoints",
-            "the openai backend needs at least one endpoint",
-            "e.g. [http://localhost:8000/v1]",
-        )
-    if r.backend.kind in ("openai", "vllm") and not r.backend.model:
-        raise bad("backend.model", "a model id is required", "e.g. Qwen/Qwen2.5-VL-7B-Instruct")
+    for name in BACKEND_KINDS[r.backend.kind].requires:
+        if not getattr(r.backend, name):
+            problem, fix = _REQUIRED[name]
+            raise bad(f"backend.{name}", problem.format(kind=r.backend.kind), fix)
     if not r.stage3.quarantine <= r.stage3.accept:
         raise bad("stage3", "need quarantine <= accept", "fix the thresholds")
     if r.stage1.frames_per_video > r.stage1.max_frames:
