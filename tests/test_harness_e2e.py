@@ -67,7 +67,9 @@ def test_oracle_scores_well_above_majority(exported, capsys):
     assert o["target_bleu4"] >= m["target_bleu4"] + 30
     # its answers, handed in as a submission, score exactly the same
     pred = write_predictions_from_log(base / "orc/samples.jsonl", base / "oracle-predictions.jsonl")
-    assert main(["submit", str(pred), "--dataset", str(hub), "--out", str(base / "sub")]) == 0
+    assert (
+        main(["submit", str(pred), "--dataset", str(hub), "--out", str(base / "sub"), "--name", "sub"]) == 0
+    )
     s = read_json(base / "sub/results.json")
     for key in ("yes_no_accuracy", "target_bleu4", "trajectory_bleu4", "target_bleu4_ci95", "fingerprint"):
         assert s[key] == o[key]

@@ -47,7 +47,8 @@ def submit(bench, tmp_path, text: str | bytes, *extra) -> int:
     data, _ = bench
     pred = tmp_path / "pred.jsonl"
     pred.write_bytes(text if isinstance(text, bytes) else text.encode())
-    return main(["submit", str(pred), "--dataset", str(data), "--out", str(tmp_path / "run"), *extra])
+    argv = ["submit", str(pred), "--dataset", str(data), "--out", str(tmp_path / "run"), "--name", "mine"]
+    return main([*argv, *extra])
 
 
 CASES = {
@@ -118,11 +119,19 @@ def test_non_utf8_and_size_limits(bench, tmp_path, capsys, monkeypatch):
 def test_allow_missing_counts_them_wrong(bench, tmp_path):
     assert submit(bench, tmp_path, "\n".join(valid_lines()[:4]), "--allow-missing") == 0
     res = read_json(tmp_path / "run" / "results.json")
-    assert res["n_missing"] == 2 and res["n_samples"] == 6 and res["complete"]
+    assert res["n_missing"] == 2 and res["n_samples"] == 6 and res["complete"] is False
     rows = {r["sample_id"]: r for _, r in iter_jsonl(tmp_path / "run" / "samples.jsonl")}
     for sid in TEST_IDS[4:]:
         assert rows[sid]["missing"] and rows[sid]["scores"]["yes_no"] == "Unknown"
     assert res["unknown_rate"] == pytest.approx(2 / 6)
+
+
+def test_a_submission_needs_a_name(bench, tmp_path, capsys):
+    data, _ = bench
+    (tmp_path / "pred.jsonl").write_text("\n".join(valid_lines()), encoding="utf-8")
+    with pytest.raises(SystemExit) as exc:
+        main(["submit", str(tmp_path / "pred.jsonl"), "--dataset", str(data), "--out", str(tmp_path / "run")])
+    assert exc.value.code == 2 and "--name" in capsys.readouterr().err
 
 
 def test_resubmitting_other_answers_refuses_to_mix(bench, tmp_path, capsys):
@@ -139,7 +148,10 @@ def test_valid_submission_scores_exactly_as_the_replay_run(bench, tmp_path):
     base = write_model(tmp_path / "maj.yaml", "maj", "majority")
     assert main(["run", "--model", str(base), "--dataset", str(data), "--out", str(tmp_path / "maj")]) == 0
     pred = write_predictions_from_log(tmp_path / "maj" / "samples.jsonl", tmp_path / "pred.jsonl")
-    assert main(["submit", str(pred), "--dataset", str(data), "--out", str(tmp_path / "sub")]) == 0
+    assert (
+        main(["submit", str(pred), "--dataset", str(data), "--out", str(tmp_path / "sub"), "--name", "maj"])
+        == 0
+    )
     replay = write_model(
         tmp_path / "replay.yaml", "replayed", "replay", adapter_args={"predictions": str(pred)}
     )

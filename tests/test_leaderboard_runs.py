@@ -434,13 +434,43 @@ def test_dataset_loads_as_the_harness_sees_it(world):
 
 
 def test_add_needs_the_runs_own_dataset(world, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)  # run.json names the dataset by folder name only: not found from here
+    monkeypatch.chdir(tmp_path)  # run.json records the folder's absolute path: found from anywhere
+    assert read_json(world["scripted-ub"] / "run.json")["dataset_origin"] == str(world["ub"].resolve())
+    assert add_run(world["scripted-ub"], root=fresh_root(tmp_path)).is_dir()
+    moved = copy_run(world["scripted-ub"], tmp_path, "moved")  # the dataset is no longer where it was
+    write_json(
+        moved / "run.json", {**read_json(moved / "run.json"), "dataset_origin": str(tmp_path / "gone")}
+    )
     with pytest.raises(TvauError, match="pass --dataset"):
-        add_run(world["scripted-ub"], root=fresh_root(tmp_path))
+        add_run(moved, root=fresh_root(tmp_path))
     with pytest.raises(TvauError, match="the run used dataset 'synth-ubnormal', not 'synth-shanghaitech'"):
         add_run(world["scripted-ub"], root=fresh_root(tmp_path), dataset=world["st"])
-    monkeypatch.chdir(world["base"])  # from the dataset's parent folder, the name resolves
-    assert add_run(world["scripted-ub"], root=fresh_root(tmp_path)).is_dir()
+    assert add_run(moved, root=fresh_root(tmp_path), dataset=world["ub"]).is_dir()
+
+
+def test_a_partial_submission_is_admitted_only_marked_partial(world, tmp_path, capsys):
+    ids = [s["sample_id"] for s in load_benchmark(world["ub"]).split("test")]
+    pred = tmp_path / "pred.jsonl"
+    answer = {"yes_no": "Yes", "target": "A person.", "trajectory": "Moves left."}
+    pred.write_text("".join(json.dumps({"sample_id": i, "answers": answer}) + "\n" for i in ids[2:]))
+    out = tmp_path / "mine"
+    argv = ["submit", str(pred), "--dataset", str(world["ub"]), "--out", str(out), "--name", "mine"]
+    assert main([*argv, "--allow-missing"]) == 0
+    assert read_json(out / "results.json")["complete"] is False
+    root = fresh_root(tmp_path)
+    assert main(["leaderboard", "add", str(out), "--root", str(root)]) == 2
+    assert f"partial: 2 of {len(ids)} samples have no answers" in capsys.readouterr().err
+    assert main(["leaderboard", "add", str(out), "--root", str(root), "--partial"]) == 0
+    assert read_json(root / "results" / "synth-ubnormal" / "mine" / "evidence.json")["n_missing"] == 2
+    render(root)
+    assert "| mine (partial) |" in (root / "README.md").read_text(encoding="utf-8")
+
+
+def test_an_interrupted_run_is_told_to_resume(world, tmp_path):
+    run_dir = copy_run(world["scripted-ub"], tmp_path)
+    (run_dir / "results.json").unlink()  # a run killed before its last write
+    with pytest.raises(TvauError, match=r"the run did not finish.*rerun the same `tvau-bench run`"):
+        add_run(run_dir, root=fresh_root(tmp_path))
 
 
 def test_render_refuses_a_log_forged_with_fresh_evidence(world, tmp_path):

@@ -252,7 +252,9 @@ def _answers(s: dict) -> dict:
 def _submit(bench, tmp_path, lines_: list[str]) -> int:
     pred = tmp_path / "pred.jsonl"
     pred.write_text("\n".join(lines_) + "\n", encoding="utf-8")
-    return main(["submit", str(pred), "--dataset", str(bench[0]), "--out", str(tmp_path / "sub")])
+    return main(
+        ["submit", str(pred), "--dataset", str(bench[0]), "--out", str(tmp_path / "sub"), "--name", "mine"]
+    )
 
 
 def test_lone_surrogate_in_a_submission_names_the_file_line_and_field(bench, tmp_path, capsys):

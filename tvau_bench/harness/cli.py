@@ -46,9 +46,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("predictions", type=Path)
     _protocol_args(p)
     p.add_argument(
-        "--allow-missing", action="store_true", help="score missing samples as wrong instead of failing"
+        "--allow-missing",
+        action="store_true",
+        help="score missing samples as wrong instead of failing; the run is then partial "
+        "(`leaderboard add --partial` only)",
     )
-    p.add_argument("--name", default="submission", help="model name recorded in results.json")
+    p.add_argument(
+        "--name", required=True, help="your model's name: recorded in results.json, its leaderboard row"
+    )
     p.set_defaults(func=_submit)
 
 

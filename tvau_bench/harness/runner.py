@@ -126,6 +126,8 @@ def _run(
         "dataset": data.name,
         "dataset_sha256": data.identity,
         "dataset_revision": data.revision,
+        # where to find it again (`leaderboard add` without --dataset): a Hub id, or a folder's absolute path
+        "dataset_origin": data.origin if data.revision else str(Path(data.origin).resolve()),
         "source": data.source,
         "split": opts.split,
         "n_expected": len(samples),
@@ -299,10 +301,12 @@ def open_rundir(out: Path, manifest: dict[str, Any], *, new_run: bool) -> dict[s
         if not same:
             if not new_run:
                 what = _difference(old, manifest)
+                # name the key that differs: with one fingerprint, only the model config hash tells them apart
+                key = "fingerprint" if old.get("fingerprint") != manifest["fingerprint"] else "model_hash"
                 raise TvauError(
-                    f"holds a run with {what} (model {old.get('model', {}).get('name')!r}, fingerprint "
-                    f"{str(old.get('fingerprint'))[:12]}; this run: {manifest['model']['name']!r}, "
-                    f"{manifest['fingerprint'][:12]}): refusing to mix them",
+                    f"holds a run with {what} (model {old.get('model', {}).get('name')!r}, {key} "
+                    f"{str(old.get(key))[:12]}; this run: {manifest['model']['name']!r}, "
+                    f"{str(manifest[key])[:12]}): refusing to mix them",
                     path=out,
                     fix="use another --out, or pass --new-run to archive the old run and start over",
                 )
@@ -374,7 +378,8 @@ def results_from_log(rundir: str | Path, *, timings: dict[str, Any] | None = Non
             "adapter_info": man.get("adapter_info", {}),
             "n_expected": man["n_expected"],
             "n_unverified_excluded": man.get("n_unverified_excluded", 0),
-            "complete": results["n_samples"] == man["n_expected"],
+            # every sample logged *and* answered: a submission's missing samples are logged but unanswered
+            "complete": results["n_samples"] == man["n_expected"] and not results["n_missing"],
             "timings": timings or {},
         }
     )

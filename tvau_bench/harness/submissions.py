@@ -116,12 +116,11 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def submit(
-    predictions: str | Path, opts: Any, *, name: str = "submission", allow_missing: bool = False
-) -> dict:
+def submit(predictions: str | Path, opts: Any, *, name: str, allow_missing: bool = False) -> dict:
     """Validate ``predictions`` against the dataset split of ``opts`` and score it through the replay adapter.
 
-    Exactly a ``run`` with the ``replay`` adapter: same protocol, log and results.
+    Exactly a ``run`` with the ``replay`` adapter: same protocol, log and results. ``name`` is the model's
+    name on the leaderboard, so it has no default (anonymous submissions would all share one).
     """
     from .adapters.replay import ReplayAdapter
     from .dataset import load_benchmark

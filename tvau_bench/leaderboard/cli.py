@@ -37,6 +37,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="supersede a stored run of the same model (or name) and dataset",
     )
+    add.add_argument(
+        "--partial",
+        action="store_true",
+        help="dialogue run: admit a submission with unanswered samples (`submit --allow-missing`), "
+        "its row marked partial",
+    )
     add.set_defaults(func=_add)
 
     ren = lb_sub.add_parser("render", help="rebuild README.md, tables.tex, *.csv and dialogue.png")
@@ -88,7 +94,9 @@ def _add_locked(args: argparse.Namespace) -> int:
             fix="drop --name (a dialogue run is named by its model config)",
         )
     else:
-        dest = add_run(args.rundir, root=args.root, dataset=args.dataset, replace=args.replace)
+        dest = add_run(
+            args.rundir, root=args.root, dataset=args.dataset, replace=args.replace, partial=args.partial
+        )
     print(f"admitted {args.rundir} -> {dest}")
     return 0
 

@@ -108,7 +108,12 @@ def measured_rows(layout: Layout, measured: Sequence[MeasuredRow]) -> list[Row]:
             note = f"oracle ceiling, not ranked; {note}"
         else:
             block, status = f"measured: {m.group} ({m.split})", "measured"
-        rows.append(Row(m.display_name, block, status, cells, note))
+        name = m.display_name
+        missing = sum(m.metrics[fam].get("n_missing", 0) for fam in m.metrics)
+        if missing:  # admitted with `leaderboard add --partial`: unanswered samples counted wrong
+            name, status = f"{name} (partial)", f"{status}, partial"
+            note = f"partial: {missing} samples unanswered, counted wrong; {note}"
+        rows.append(Row(name, block, status, cells, note))
     return rows
 
 

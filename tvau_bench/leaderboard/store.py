@@ -94,19 +94,24 @@ def add_run(
     root: str | Path = "leaderboard",
     dataset: str | Path | None = None,
     replace: bool = False,
+    partial: bool = False,
 ) -> Path:
-    """Validate ``rundir`` against its dataset and copy it into the store; returns the stored folder."""
+    """Validate ``rundir`` against its dataset and copy it into the store; returns the stored folder.
+
+    A run with unanswered samples (``submit --allow-missing``) is refused unless ``partial``: it is then stored
+    and rendered marked partial."""
     from ..harness.dataset import load_benchmark
 
     rundir = Path(rundir)
     manifest = _read_manifest(rundir)
     if dataset is None:
+        # where run.json says the dataset was (older runs: its name); a Hub dataset at the run's commit
+        where = manifest.get("dataset_origin") or manifest["dataset"]
         try:
-            # a Hub dataset at the commit the run was made on (a later commit is other content)
-            data = load_benchmark(manifest["dataset"], revision=manifest.get("dataset_revision"))
+            data = load_benchmark(where, revision=manifest.get("dataset_revision"))
         except TvauError as exc:
             raise TvauError(
-                f"cannot open the run's dataset {manifest['dataset']!r} to check completeness and fingerprint "
+                f"cannot open the run's dataset {where!r} to check completeness and fingerprint "
                 f"({exc.problem})",
                 path=rundir / MANIFEST,
                 field="dataset",
@@ -122,6 +127,13 @@ def add_run(
             fix="pass the dataset the run used",
         )
     checked = validate_run(rundir, data)
+    if checked["n_missing"] and not partial:
+        raise TvauError(
+            f"partial: {checked['n_missing']} of {checked['n_samples']} samples have no answers "
+            "(submitted with --allow-missing, counted wrong)",
+            path=rundir / LOG,
+            fix="answer every sample and submit again, or pass --partial to admit it marked partial",
+        )
     model_slug = slug(manifest["model"]["name"])
     if model_slug == DETECTION_DIR:
         raise TvauError(
@@ -249,6 +261,7 @@ def validate_run(rundir: str | Path, data: Any) -> dict[str, Any]:
         "files": file_hashes(rundir, (MANIFEST, LOG, RESULTS)),
         "log_chain": log_chain([row for _, row in rows]),
         "n_samples": len(rows),
+        "n_missing": sum(1 for _, row in rows if row.get("missing")),
     }
 
 
@@ -348,6 +361,7 @@ def _evidence(manifest: dict[str, Any], checked: dict[str, Any]) -> dict[str, An
         "shots": manifest["protocol"]["shots"],
         "history": manifest["protocol"]["history"],
         "n_samples": checked["n_samples"],
+        "n_missing": checked["n_missing"],
         "files": checked["files"],
         "log_chain": checked["log_chain"],
         "admitted_by": f"tvau-bench {__version__}",
@@ -416,6 +430,12 @@ def load_stored(folder: str | Path) -> StoredRun:
 def _read_manifest(rundir: Path) -> dict[str, Any]:
     if not rundir.is_dir():
         raise TvauError("run folder not found", path=rundir)
+    if (rundir / MANIFEST).is_file() and not (rundir / RESULTS).is_file():  # stopped before its last write
+        raise TvauError(
+            f"{RESULTS} missing: the run did not finish",
+            path=rundir,
+            fix="rerun the same `tvau-bench run` (or `submit`) command to resume and finish it",
+        )
     for name in (MANIFEST, LOG, RESULTS):
         if not (rundir / name).is_file():
             raise TvauError(f"{name} missing", path=rundir, fix="pass a folder written by `tvau-bench run`")
