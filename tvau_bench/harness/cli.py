@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_run)
 
     p = sub.add_parser("score", help="recompute results.json of a run folder from its samples.jsonl alone")
-    p.add_argument("rundir", type=Path)
+    p.add_argument("rundir", type=Path, help="the --out folder of `tvau-bench run` or `submit`")
     p.add_argument("--write", action="store_true", help="write results.json (otherwise print it)")
     p.add_argument(
         "--repair",
@@ -43,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_score)
 
     p = sub.add_parser("submit", help="validate and score a predictions JSONL file")
-    p.add_argument("predictions", type=Path)
+    p.add_argument("predictions", type=Path, help="JSONL: one {sample_id, answers} object per line")
     _protocol_args(p)
     p.add_argument(
         "--allow-missing",
@@ -62,7 +62,9 @@ def _protocol_args(p: argparse.ArgumentParser) -> None:
         "--dataset", required=True, help="exported dataset folder, annotate output folder or Hub repo id"
     )
     p.add_argument("--out", required=True, type=Path, help="run folder (samples.jsonl, results.json)")
-    p.add_argument("--split", default="test", choices=("train", "validation", "test"))
+    p.add_argument(
+        "--split", default="test", choices=("train", "validation", "test"), help="default: %(default)s"
+    )
     p.add_argument("--shots", type=int, choices=(0, 1), help="0 or 1 (default: the model config's)")
     p.add_argument("--history", default="own", choices=("own", "gold"), help="answers shown at turns 2-3")
     p.add_argument(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,11 +95,20 @@ def _resolve(path_or_name: str | Path) -> Path:
     if path.is_file():
         return path
     name = str(path_or_name)
+    bases = (Path.cwd() / "baselines", Path(__file__).resolve().parents[2] / "baselines")
     if "/" not in name and "\\" not in name:
-        for base in (Path.cwd() / "baselines", Path(__file__).resolve().parents[2] / "baselines"):
+        for base in bases:
             for suffix in (".yaml", ".yml"):
                 if (base / f"{name}{suffix}").is_file():
                     return base / f"{name}{suffix}"
+    known = sorted(
+        {p.stem for base in bases if base.is_dir() for p in (*base.glob("*.yaml"), *base.glob("*.yml"))}
+    )
+    stem = Path(name).name.removesuffix(".yaml").removesuffix(".yml")
+    close = difflib.get_close_matches(stem, known, n=3, cutoff=0.6)
+    listed = f"pass a YAML file or the name of one in baselines/ ({', '.join(known) or 'none found'})"
     raise TvauError(
-        "model config not found", path=path_or_name, fix="pass a YAML file or the name of one in baselines/"
+        "model config not found",
+        path=path_or_name,
+        fix=f"did you mean {' or '.join(close)}?" if close else listed,
     )

@@ -37,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "validate",
         help="check a Hub dataset folder: schemas, types, cross-references; non-zero exit on problems",
     )
-    p.add_argument("hubdir", type=Path)
+    p.add_argument("hubdir", type=Path, help="the folder `tvau-bench export` wrote")
     p.add_argument("--max-per-check", type=int, default=10, help="problems listed per check (default 10)")
     p.set_defaults(func=_validate)
 
@@ -45,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "publish",
         help="upload a validated Hub dataset folder in one commit (token from HF_TOKEN)",
     )
-    p.add_argument("hubdir", type=Path)
+    p.add_argument("hubdir", type=Path, help="the folder `tvau-bench export` wrote")
     p.add_argument("--repo", required=True, help="dataset repo id, e.g. tvau/ubnormal-fg")
     p.add_argument("--private", action="store_true", help="create the repo private")
     p.add_argument("--revision", default=None, help="branch to commit to (created when missing)")

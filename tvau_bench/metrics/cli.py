@@ -25,7 +25,11 @@ def register(subparsers: Any) -> None:
         "--detections", required=True, type=Path, help="folder of {video}.txt: frame_id,x0,y0,x1,y1,score"
     )
     r.add_argument(
-        "--num-frames", required=True, type=int, help="frames of all test videos, normal ones included"
+        "--num-frames",
+        required=True,
+        type=int,
+        help="frames of all test videos, normal ones included: the 'total frames' that `sources tracks` "
+        "prints, or the frame count `detect` prints",
     )
     r.add_argument("--iou", type=float, default=0.1, help="IoU threshold for a match (default 0.1)")
     r.add_argument("--track-fraction", type=float, default=0.1, help="share of a track's boxes to detect it")
@@ -64,7 +68,9 @@ def register(subparsers: Any) -> None:
     t.add_argument(
         "--references", required=True, type=Path, help="one sample a line: text, or JSONL with 'text'"
     )
-    t.add_argument("--kind", choices=("bleu4", "yes_no"), default="bleu4")
+    t.add_argument(
+        "--kind", choices=("bleu4", "yes_no"), default="bleu4", help="which metric (default: %(default)s)"
+    )
     t.add_argument("--ci", action="store_true", help="add a bootstrap 95%% interval (1000 resamples, seed 0)")
     t.add_argument("--json", action="store_true", help="print one JSON object")
     t.set_defaults(func=_text)

@@ -18,7 +18,12 @@ def register(subparsers: Any) -> None:
     a = sub.add_parser("ahd", help="Anomaly Heatmap Decoder on a source's pixel masks (resumable)")
     a.add_argument("--source", required=True, type=Path, help="source root (UBnormal or ShanghaiTech layout)")
     a.add_argument("--out", required=True, type=Path, help="checkpoint folder (rerun to resume)")
-    a.add_argument("--backbone", choices=("cnn", "qwen-vision"), default="cnn")
+    a.add_argument(
+        "--backbone",
+        choices=("cnn", "qwen-vision"),
+        default="cnn",
+        help="cnn: small CPU network (default); qwen-vision: the Qwen2.5-VL vision tower (needs --lvlm)",
+    )
     a.add_argument(
         "--lvlm", default=None, help="local Qwen2.5-VL folder (qwen-vision backbone or --text lvlm)"
     )
@@ -45,15 +50,15 @@ def register(subparsers: Any) -> None:
         help="--shots 1: the benchmark dataset whose protocol exemplar to use (default: picked from the source)",
     )
     a.add_argument("--exemplar-seed", type=int, default=None, help="--shots 1: the protocol's exemplar seed")
-    a.add_argument("--loss", choices=("ce", "focal-dice"), default="ce")
-    a.add_argument("--epochs", type=int, default=None)
-    a.add_argument("--steps-per-epoch", type=int, default=None)
-    a.add_argument("--batch", type=int, default=None)
-    a.add_argument("--lr", type=float, default=None)
+    a.add_argument("--loss", choices=("ce", "focal-dice"), default="ce", help="default: %(default)s")
+    a.add_argument("--epochs", type=int, default=None, help="default 60")
+    a.add_argument("--steps-per-epoch", type=int, default=None, help="default 40")
+    a.add_argument("--batch", type=int, default=None, help="clips per step (default 4)")
+    a.add_argument("--lr", type=float, default=None, help="learning rate (default 0.002)")
     a.add_argument("--max-side", type=int, default=None, help="working resolution (longer side, pixels)")
     a.add_argument("--train-splits", default=None, help="comma-separated, default: train")
-    a.add_argument("--seed", type=int, default=None)
-    a.add_argument("--device", default="cpu")
+    a.add_argument("--seed", type=int, default=None, help="default 0")
+    a.add_argument("--device", default="cpu", help="torch device, e.g. cuda (default: %(default)s)")
     a.add_argument("--max-minutes", type=float, default=None, help="stop after the epoch that would overrun")
     a.set_defaults(func=_train_ahd)
 
@@ -63,7 +68,7 @@ def register(subparsers: Any) -> None:
     )
     r.add_argument("--lvlm", required=True, help="local Qwen2.5-VL folder (save_pretrained layout)")
     r.add_argument("--source", required=True, type=Path, help="the source root the samples' frames come from")
-    r.add_argument("--out", required=True, type=Path)
+    r.add_argument("--out", required=True, type=Path, help="checkpoint folder")
     r.add_argument(
         "--ahd",
         type=Path,
@@ -75,37 +80,43 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="train on ground-truth masks instead of AHD heatmaps (recorded; an empty mask gives 'No' away)",
     )
-    r.add_argument("--split", default="train")
+    r.add_argument("--split", default="train", help="samples trained on (default: %(default)s)")
     r.add_argument(
         "--shots", type=int, choices=(0, 1), default=1, help="the protocol's exemplar in each input"
     )
     r.add_argument("--exemplar-seed", type=int, default=0, help="the protocol's exemplar seed")
-    r.add_argument("--epochs", type=int, default=1)
-    r.add_argument("--lr", type=float, default=2e-4)
+    r.add_argument("--epochs", type=int, default=1, help="default: %(default)s")
+    r.add_argument("--lr", type=float, default=2e-4, help="learning rate (default: %(default)s)")
     r.add_argument(
         "--frames", type=int, default=None, help="frames per sample (default: all the protocol shows)"
     )
     r.add_argument("--frame-side", type=int, default=224, help="longer frame side fed to the LVLM")
-    r.add_argument("--max-samples", type=int, default=None)
-    r.add_argument("--device", default="cpu")
-    r.add_argument("--max-minutes", type=float, default=None)
+    r.add_argument("--max-samples", type=int, default=None, help="train on the first N samples only")
+    r.add_argument("--device", default="cpu", help="torch device, e.g. cuda (default: %(default)s)")
+    r.add_argument("--max-minutes", type=float, default=None, help="stop after the epoch that would overrun")
     r.set_defaults(func=_train_rae)
 
     d = subparsers.add_parser(
         "detect", help="heatmaps → frame scores, scored boxes and overlays; prints metrics"
     )
-    d.add_argument("--source", required=True, type=Path)
-    d.add_argument("--split", default="test")
-    d.add_argument("--out", required=True, type=Path)
-    d.add_argument("--method", choices=("ahd", "classical"), default="ahd")
+    d.add_argument(
+        "--source", required=True, type=Path, help="source dataset root (UBnormal or ShanghaiTech layout)"
+    )
+    d.add_argument("--split", default="test", help="default: %(default)s")
+    d.add_argument(
+        "--out", required=True, type=Path, help="output folder (scores/, tracks/, detections/, ...)"
+    )
+    d.add_argument(
+        "--method", choices=("ahd", "classical"), default="ahd", help="ahd (needs --ckpt) or classical"
+    )
     d.add_argument("--ckpt", type=Path, default=None, help="AHD checkpoint folder (method ahd)")
     d.add_argument("--thresholds", default=None, help="comma-separated heatmap levels (default 0.3)")
     d.add_argument("--min-area", type=int, default=None, help="smallest component in pixels (default 4)")
     d.add_argument("--time-sigma", type=float, default=None, help="temporal Gaussian smoothing of heatmaps")
     d.add_argument("--overlays", type=int, default=4, help="PNG overlays to write")
     d.add_argument("--max-side", type=int, default=None, help="classical: working resolution")
-    d.add_argument("--device", default="cpu")
-    d.add_argument("--json", action="store_true")
+    d.add_argument("--device", default="cpu", help="torch device (default: %(default)s)")
+    d.add_argument("--json", action="store_true", help="print the summary as JSON")
     d.set_defaults(func=_detect)
 
 

@@ -35,7 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="write {video}.txt reference tracks (track_id,frame_id,x_min,y_min,x_max,y_max) per abnormal video",
     )
     tracks.add_argument("root", help="dataset root")
-    tracks.add_argument("--split", default="test", choices=["train", "validation", "test"])
+    tracks.add_argument(
+        "--split", default="test", choices=["train", "validation", "test"], help="default: %(default)s"
+    )
     tracks.add_argument("--out", required=True, help="output folder")
     tracks.set_defaults(func=_tracks)
 

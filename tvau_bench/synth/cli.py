@@ -28,8 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--preset", choices=sorted(PRESETS), default="ci", help="base sizes: ci (small, default) or demo"
     )
     size = p.add_argument_group("sizes (override the preset)")
-    size.add_argument("--width", type=int)
-    size.add_argument("--height", type=int)
+    size.add_argument("--width", type=int, help="frame width in pixels")
+    size.add_argument("--height", type=int, help="frame height in pixels")
     size.add_argument("--frames", type=int, help="frames per video")
     size.add_argument("--scenes", type=int, help="number of camera scenes")
     size.add_argument("--ub-train", type=int, help="UBnormal training videos (about half abnormal)")

@@ -104,6 +104,21 @@ def build_adapter(cls: type[Adapter], config: ModelConfig, **overrides: Any) -> 
                 field="adapter_args",
                 fix=f"allowed: {allowed}",
             )
+    needed = [
+        n
+        for n, p in params.items()
+        if n not in ("self", "config")
+        and p.default is inspect.Parameter.empty
+        and p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+        and n not in args
+    ]
+    if needed:  # said here, in the config's and the command line's words, not as a Python signature
+        raise TvauError(
+            f"adapter {config.adapter!r} needs {', '.join(needed)}",
+            path=config.path,
+            field="adapter_args",
+            fix=f"set {needed[0]} under adapter_args in the model config, or pass --adapter-arg {needed[0]}=...",
+        )
     try:
         return cls(config, **args)
     except TypeError as exc:
