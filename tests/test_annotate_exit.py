@@ -1,5 +1,5 @@
-"""A run whose requests fail for good (a dead endpoint) exits 3 and names them; export refuses the partial
-folder unless --allow-partial, which the card then records."""
+"""A run whose requests fail for good (a server failing every request) exits 3 and names them; a dead endpoint
+is refused before any work; export refuses the partial folder unless --allow-partial, which the card records."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import socket
 from pathlib import Path
 
 import pytest
+from loopback_openai import LoopbackServer, Reply
 
 from tvau_bench.cli import main
 from tvau_bench.hub.card import read_card
@@ -22,13 +23,13 @@ def _closed_port() -> int:
         return s.getsockname()[1]
 
 
-def _dead_endpoint_recipe(tmp_path: Path) -> Path:
+def _dead_endpoint_recipe(tmp_path: Path, url: str | None = None) -> Path:
     cfg = {
         "name": "dead-endpoint",
         "backend": {
             "kind": "openai",
             "model": "nobody",
-            "endpoints": [f"http://127.0.0.1:{_closed_port()}/v1"],
+            "endpoints": [url or f"http://127.0.0.1:{_closed_port()}/v1"],
             "max_concurrency": 2,
             "timeout_s": 1.0,
             "max_retries": 0,
@@ -51,11 +52,30 @@ def dead_run(synth_small, tmp_path_factory):
     # an abnormal video (its stage-2 requests fail) and a normal one (its No samples keep the export loadable)
     vids = [next(v for v in ids if v.startswith(kind)) for kind in ("abnormal", "normal")]
     base = tmp_path_factory.mktemp("dead")
-    argv = ["annotate", str(_dead_endpoint_recipe(base)), "--source", str(root), "--out", str(base / "ann")]
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err):
-        code = main(argv + [a for v in vids for a in ("--video", v)])
+    # a server that is up (the endpoint check passes) but fails every request
+    with LoopbackServer(lambda body: Reply(status=500, content="down")) as server:
+        recipe = _dead_endpoint_recipe(base, server.url)
+        argv = ["annotate", str(recipe), "--source", str(root), "--out", str(base / "ann")]
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            code = main(argv + [a for v in vids for a in ("--video", v)])
     return base / "ann", vids, code, err.getvalue()
+
+
+def test_a_dead_endpoint_is_refused_before_any_work(synth_small, tmp_path, capsys):
+    recipe = _dead_endpoint_recipe(tmp_path)
+    argv = [
+        "annotate",
+        str(recipe),
+        "--source",
+        str(synth_small / "ubnormal"),
+        "--out",
+        str(tmp_path / "ann"),
+    ]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "no server answers at http://127.0.0.1:" in err and "backend.endpoints" in err
+    assert not (tmp_path / "ann").exists()
 
 
 def test_annotate_exits_3_and_names_the_failed_requests(dead_run):
@@ -66,7 +86,7 @@ def test_annotate_exits_3_and_names_the_failed_requests(dead_run):
     assert len(failed) == sum(report["requests"]["failures"].values()) > 0
     assert {f["video_id"] for f in failed} == set(vids)
     assert {f["stage"] for f in failed} == {"stage1", "stage2"}
-    assert all("connection error" in f["error"] for f in failed)
+    assert all("HTTP 500 from http://127.0.0.1:" in f["error"] for f in failed)
     assert "failed after all retries" in err and f"videos: {', '.join(vids)}" in err
     assert f"{failed[0]['stage']} {failed[0]['item']}: " in err
 

@@ -57,11 +57,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _annotate(args: argparse.Namespace) -> int:
+    from .backends import make_backend
     from .pipeline import run
     from .recipe import load_recipe
 
     overrides = {"backend": {"endpoints": args.endpoint}} if args.endpoint else None
     recipe = load_recipe(args.recipe, overrides)
+    backend = make_backend(recipe)  # a dead server is said at once, not after every request's retries
+    try:
+        backend.check()
+    finally:
+        backend.close()
     if args.engine == "ray":
         from .engine_ray import run_ray
 

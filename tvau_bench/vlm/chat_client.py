@@ -354,3 +354,9 @@ class ChatClient:
             finally:
                 conn.close()
         return out
+
+    def require_reachable(self, fix: str) -> None:
+        """Fail at once, with ``fix``, when an endpoint does not answer: before any work, not after retries."""
+        dead = self.unreachable()
+        if dead:
+            raise TvauError(f"no server answers at {'; '.join(dead)}", fix=fix)

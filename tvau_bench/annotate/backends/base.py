@@ -93,6 +93,10 @@ class Backend(ABC):
         """
         return cls(recipe.backend)  # type: ignore[call-arg]
 
+    def check(self) -> None:
+        """Fail at once when the backend cannot answer anything (a server backend: nothing listens)."""
+        return None  # local backends have nothing to reach
+
     @abstractmethod
     def identity(self) -> dict:
         """What besides the request determines an answer (model, revision, generation settings): cache key part."""

@@ -46,6 +46,11 @@ class OpenAIBackend(Backend):
             sleep=sleep,
         )
 
+    def check(self) -> None:
+        self.client.require_reachable(
+            "start the server (`vllm serve MODEL`), or point the recipe's backend.endpoints (or --endpoint) at it"
+        )
+
     def identity(self) -> dict:
         return chat.generation_identity("openai", self.cfg)
 

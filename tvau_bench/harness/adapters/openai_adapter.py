@@ -102,12 +102,9 @@ class OpenAIAdapter(Adapter):
 
     def prepare(self, data: BenchmarkData, *, split: str, source_root: Path | None = None) -> None:
         """Fail early, with the fix, when nothing answers at an endpoint (any HTTP reply will do)."""
-        dead = self.client.unreachable()
-        if dead:
-            raise TvauError(
-                f"no server answers at {'; '.join(dead)}",
-                fix="start it (see `serve` in the model config, or `tvau-bench baselines serve-cmd NAME`)",
-            )
+        self.client.require_reachable(
+            "start it (see `serve` in the model config, or `tvau-bench baselines serve-cmd NAME`)"
+        )
 
     def generate(self, messages: Sequence[Message], ctx: SampleContext) -> str:
         gen = self.generation
