@@ -136,3 +136,28 @@ def test_leaderboard_families_and_columns_come_from_the_registry():
     for s in SOURCES:
         assert dataset_family(f"synthetic-{s.name}") == s.family
         assert {c.family for c in DIALOGUE.columns if c.header.endswith(f"({s.family}) ↑")} == {s.family}
+
+
+def test_a_family_the_paper_does_not_report_prints_dashes():
+    """A new source adds dialogue columns the paper's reported rows lack: they print "--", not an error."""
+    from tvau_bench.leaderboard.layouts import DIALOGUE, DIALOGUE_METRICS, Column, dialogue_header
+    from tvau_bench.leaderboard.render import build_table
+    from tvau_bench.leaderboard.reported import parse_reported
+
+    new_columns = [
+        Column(dialogue_header(label, "TY"), kind=k, metric=m, family="TY")
+        for label, m, k in DIALOGUE_METRICS
+    ]
+    layout = dataclasses.replace(DIALOGUE, columns=(*DIALOGUE.columns, *new_columns))
+    text = (Path(__file__).resolve().parents[1] / "leaderboard" / "reported" / "dialogue.csv").read_text(
+        encoding="utf-8"
+    )
+    table = build_table(layout, parse_reported(text, layout))
+    assert table.rows and all(r.cells[c.header].text == "--" for r in table.rows for c in new_columns)
+    # a family the table does report must still be complete in every row
+    lines = text.splitlines(keepends=True)
+    dropped = "".join(line for line in lines if not line.startswith("Qwen2.5-VL (zero-shot),Target (UB)"))
+    with pytest.raises(
+        TvauError, match=r"row 'Qwen2.5-VL \(zero-shot\)' lacks columns \['Target \(UB\) ↑'\]"
+    ):
+        parse_reported(dropped, layout)

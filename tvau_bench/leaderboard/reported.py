@@ -77,8 +77,12 @@ def parse_reported(text: str, layout: Layout, *, path: str | Path = "<reported>"
             raise TvauError(f"duplicate cell {rec['row']!r} / {column.header!r}", path=path, line=line)
         row.cells[column.header] = rec["value"]
         row.sources[column.header] = rec["source"]
+    # A source family the paper does not report (a source added since) has no cells at all: its columns print
+    # "--". Every other column must be filled in every row.
+    families = {layout.column(h).family for row in rows.values() for h in row.cells}
+    required = [c.header for c in layout.columns if c.family is None or c.family in families]
     for row in rows.values():
-        missing = [h for h in layout.headers[1:] if h not in row.cells]
+        missing = [h for h in required if h not in row.cells]
         if missing:
             raise TvauError(f"row {row.method!r} lacks columns {missing}", path=path)
     return list(rows.values())
