@@ -1,4 +1,4 @@
-"""ShanghaiTech Campus layout (Luo et al. 2017 / Liu et al. 2018): reader and writer.
+"""ShanghaiTech Campus layout (Luo et al. 2017 / Liu et al. 2018): reader, layout report, writers, ``SPEC``.
 
 Layout (see ``FORMATS.md``)::
 

@@ -1,4 +1,4 @@
-"""UBnormal layout (Acsintoae et al., CVPR 2022): reader and writer.
+"""UBnormal layout (Acsintoae et al., CVPR 2022): reader, layout report, writers and registry entry (``SPEC``).
 
 Layout (see ``FORMATS.md``)::
 
