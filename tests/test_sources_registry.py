@@ -133,6 +133,7 @@ def test_leaderboard_families_and_columns_come_from_the_registry():
         "Yes/No (UB) ↑",
     ]
     assert DIALOGUE.caption.endswith("on ShanghaiTech (ST) and UBnormal (UB).")
+    assert all(c.in_paper for c in DIALOGUE.columns)
     for s in SOURCES:
         assert dataset_family(f"synthetic-{s.name}") == s.family
         assert {c.family for c in DIALOGUE.columns if c.header.endswith(f"({s.family}) ↑")} == {s.family}
@@ -145,7 +146,7 @@ def test_a_family_the_paper_does_not_report_prints_dashes():
     from tvau_bench.leaderboard.reported import parse_reported
 
     new_columns = [
-        Column(dialogue_header(label, "TY"), kind=k, metric=m, family="TY")
+        Column(dialogue_header(label, "TY"), kind=k, metric=m, family="TY", in_paper=False)
         for label, m, k in DIALOGUE_METRICS
     ]
     layout = dataclasses.replace(DIALOGUE, columns=(*DIALOGUE.columns, *new_columns))
@@ -161,3 +162,5 @@ def test_a_family_the_paper_does_not_report_prints_dashes():
         TvauError, match=r"row 'Qwen2.5-VL \(zero-shot\)' lacks columns \['Target \(UB\) ↑'\]"
     ):
         parse_reported(dropped, layout)
+    with pytest.raises(TvauError, match=r"column 'Target \(TY\) ↑' is not in the paper's table"):
+        parse_reported(text + "Qwen2.5-VL (zero-shot),Target (TY) ↑,1.00,reported,s\n", layout)

@@ -18,7 +18,8 @@ class Column:
     direction that wins the bold (``None``: not ranked). ``metric``/``family`` say which results field of which
     dataset family (a source's ``family`` code in :mod:`tvau_bench.sources.registry`, e.g. ``ST`` ShanghaiTech)
     fills the column for measured rows (None: not measured);
-    detection columns name a :data:`tvau_bench.leaderboard.detection.METRICS` key and no family.
+    detection columns name a :data:`tvau_bench.leaderboard.detection.METRICS` key and no family. ``in_paper`` is
+    false for the columns of a source family added since the paper: its reported rows print ``--`` there.
     """
 
     header: str
@@ -27,6 +28,7 @@ class Column:
     decimals: int = 2
     metric: str | None = None
     family: str | None = None
+    in_paper: bool = True
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,8 @@ DETECTION = Layout(
     measured_by="detection",
 )
 
+# The source families the paper's dialogue table reports.
+PAPER_FAMILIES = ("ST", "UB")
 # The dialogue table's columns for each source family, in the paper's order: (label, results field, kind).
 DIALOGUE_METRICS = (
     ("Target", "target_bleu4", "number"),
@@ -97,7 +101,13 @@ DIALOGUE = Layout(
     columns=(
         Column("Size ↓", kind="size", better="lower", decimals=0),
         *(
-            Column(dialogue_header(label, s.family), kind=kind, metric=metric, family=s.family)
+            Column(
+                dialogue_header(label, s.family),
+                kind=kind,
+                metric=metric,
+                family=s.family,
+                in_paper=s.family in PAPER_FAMILIES,
+            )
             for s in by_family()
             for label, metric, kind in DIALOGUE_METRICS
         ),

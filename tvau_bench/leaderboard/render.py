@@ -94,7 +94,7 @@ def reported_rows(layout: Layout, reported: Sequence[ReportedRow]) -> list[Row]:
     for rep in reported:
         cells = {}
         for col in layout.columns:
-            text = rep.cells.get(col.header, MISSING)  # MISSING: a family the paper does not report
+            text = rep.cells[col.header] if col.in_paper else MISSING
             cells[col.header] = Cell(text, parse_cell(text, col.kind))
         rows.append(Row(rep.method, REPORTED_BLOCK, "reported (paper)", cells))
     return rows
