@@ -64,6 +64,14 @@ def parse_reported(text: str, layout: Layout, *, path: str | Path = "<reported>"
                 line=line,
                 fix=f"use one of {layout.headers[1:]}",
             ) from None
+        if not column.in_paper:
+            raise TvauError(
+                f"column {column.header!r} is not in the paper's table (a source family added since)",
+                path=path,
+                line=line,
+                field="column",
+                fix="report only the paper's figures here; measured runs fill the other columns",
+            )
         try:
             parse_cell(rec["value"], column.kind)
         except ValueError:
@@ -77,8 +85,9 @@ def parse_reported(text: str, layout: Layout, *, path: str | Path = "<reported>"
             raise TvauError(f"duplicate cell {rec['row']!r} / {column.header!r}", path=path, line=line)
         row.cells[column.header] = rec["value"]
         row.sources[column.header] = rec["source"]
+    required = [c.header for c in layout.columns if c.in_paper]
     for row in rows.values():
-        missing = [h for h in layout.headers[1:] if h not in row.cells]
+        missing = [h for h in required if h not in row.cells]
         if missing:
             raise TvauError(f"row {row.method!r} lacks columns {missing}", path=path)
     return list(rows.values())
