@@ -20,7 +20,6 @@ from .._io import sha256_bytes
 from .._yaml import parse_yaml, read_yaml
 from ..errors import TvauError
 from ..schemas.config import check_config
-from .backends import BACKEND_KINDS
 from .motion import MotionParams
 
 PROMPT_NAMES = ("system", "stage1", "stage2", "reask")
@@ -200,6 +199,7 @@ _REQUIRED = {
 
 def _check(r: Recipe, where: str) -> None:
     """The checks between fields; each field alone was checked against the schema."""
+    from .backends import BACKEND_KINDS  # here, not at the top: backends build from a Recipe (no cycle)
 
     def bad(field_: str, problem: str, fix: str) -> TvauError:
         return TvauError(problem, path=where, field=field_, fix=fix)
