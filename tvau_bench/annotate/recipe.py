@@ -1,6 +1,7 @@
 """Annotation recipes: one YAML file fixes the backend, prompts, frame sampling and thresholds of a build.
 
-``load_recipe("synthetic")`` loads a recipe shipped in ``tvau_bench/recipes/``; any other argument is a path.
+``load_recipe("ubnormal")`` loads a recipe shipped in ``tvau_bench/recipes/`` (``synthetic``, ``ubnormal``,
+``shanghaitech``; a clone's ``annotation/`` is a link to that folder); any other argument is a path.
 Unknown keys and wrong types are errors naming the file and field, so a typo cannot silently fall back to a
 default. Prompt templates default to the files in ``tvau_bench/prompts/`` (``annotate_*.txt``); a recipe may
 name its own files, relative to the recipe.
@@ -18,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from .. import shipped
 from .._io import sha256_bytes
 from ..errors import TvauError
 from .motion import MotionParams
@@ -129,8 +131,7 @@ class Recipe:
 
 def shipped_recipes() -> list[str]:
     """Names of the recipes inside the package."""
-    root = resources.files("tvau_bench").joinpath("recipes")
-    return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".yaml"))
+    return shipped.names(shipped.recipes_dir())
 
 
 def default_prompt(name: str) -> str:
@@ -146,7 +147,7 @@ def load_recipe(name_or_path: str | Path, overrides: dict | None = None) -> Reci
     if path.is_file():
         text, where, base = path.read_text(encoding="utf-8"), str(path), path.parent
     elif str(name_or_path) in shipped_recipes():
-        res = resources.files("tvau_bench").joinpath("recipes", f"{name_or_path}.yaml")
+        res = shipped.recipes_dir() / f"{name_or_path}.yaml"
         text, where, base = res.read_text(encoding="utf-8"), f"tvau_bench/recipes/{name_or_path}.yaml", None
     else:
         raise TvauError(

@@ -9,6 +9,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from .. import shipped
 from .._io import sha256_json
 from ..errors import TvauError
 
@@ -114,7 +115,7 @@ def model_config_from_dict(obj: Any, *, path: str | None = None) -> ModelConfig:
 
 
 def load_model_config(path_or_name: str | Path) -> ModelConfig:
-    """Load ``path_or_name``: a YAML file, or a name looked up as ``baselines/NAME.yaml`` (cwd, then repo)."""
+    """Load ``path_or_name``: a YAML file, or the name of a shipped baseline (``baselines/NAME.yaml``)."""
     path = _resolve(path_or_name)
     try:
         obj = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -134,10 +135,10 @@ def _resolve(path_or_name: str | Path) -> Path:
         return path
     name = str(path_or_name)
     if "/" not in name and "\\" not in name:
-        for base in (Path.cwd() / "baselines", Path(__file__).resolve().parents[2] / "baselines"):
-            for suffix in (".yaml", ".yml"):
-                if (base / f"{name}{suffix}").is_file():
-                    return base / f"{name}{suffix}"
+        base = shipped.baselines_dir()
+        for suffix in (".yaml", ".yml"):
+            if (base / f"{name}{suffix}").is_file():
+                return base / f"{name}{suffix}"
     raise TvauError(
         "model config not found", path=path_or_name, fix="pass a YAML file or the name of one in baselines/"
     )

@@ -1,0 +1,162 @@
+"""Installable anywhere: the wheel ships every data file and its commands work outside a clone; the shipped
+folders have one lookup (``tvau_bench.shipped``) that the clone's top-level folders link to."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tvau_bench import shipped
+from tvau_bench.leaderboard.baselines import list_baselines
+from tvau_bench.leaderboard.render import render
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _build_wheel(dest: Path) -> tuple[Path, str]:
+    """Build the wheel from a copy of the sources (a build writes build/ and *.egg-info beside them)."""
+    src = dest / "src"
+    src.mkdir(parents=True)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(REPO / name, src / name)
+    shutil.copytree(REPO / "tvau_bench", src / "tvau_bench", ignore=shutil.ignore_patterns("__pycache__"))
+    # The build backend called directly: no build isolation, so no index is needed.
+    proc = subprocess.run(
+        [sys.executable, "-c", "from setuptools import build_meta as b; print(b.build_wheel('dist'))"],
+        cwd=src,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return src / "dist" / proc.stdout.strip().splitlines()[-1], proc.stderr + proc.stdout
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """(the built wheel, the build's output)."""
+    return _build_wheel(tmp_path_factory.mktemp("wheel"))
+
+
+def test_wheel_ships_every_package_file(wheel):
+    """Every file inside tvau_bench/ is in the wheel: a YAML dropped into a shipped folder ships with no edit."""
+    names = set(zipfile.ZipFile(wheel[0]).namelist())
+    files = [
+        p.relative_to(REPO).as_posix()
+        for p in (REPO / "tvau_bench").rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    ]
+    assert "tvau_bench/data/baselines/majority.yaml" in files
+    assert "tvau_bench/recipes/ubnormal.yaml" in files
+    assert sorted(set(files) - names) == []
+
+
+def test_wheel_builds_without_deprecation_warnings(wheel):
+    """The licence is an SPDX expression (no setuptools licence-table deprecation warning)."""
+    assert "DeprecationWarning" not in wheel[1]
+    metadata = zipfile.ZipFile(wheel[0]).read("tvau_bench-0.1.0.dist-info/METADATA").decode()
+    assert "License-Expression: Apache-2.0" in metadata
+
+
+def _venv_with_wheel(wheel_path: Path, dest: Path) -> Path:
+    """A fresh venv holding the wheel, the running interpreter's installed dependencies behind it (offline).
+
+    The dependencies' folder is added as a plain path, so its .pth files (among them the editable install's
+    finder of this clone) are not run: ``tvau_bench`` can only come from the wheel.
+    """
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(dest)], check=True)
+    py = dest / "bin" / "python"
+    pip = [sys.executable, "-m", "pip", "--python", str(py)]
+    subprocess.run(
+        [*pip, "install", "-q", "--no-deps", "--no-index", str(wheel_path)],
+        check=True,
+        capture_output=True,
+    )
+    purelib = subprocess.run(
+        [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    deps = dict.fromkeys([sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]])
+    (Path(purelib) / "_deps_behind_wheel.pth").write_text("\n".join(deps) + "\n", encoding="utf-8")
+    return dest / "bin"
+
+
+@pytest.mark.slow
+def test_wheel_commands_run_outside_the_clone(wheel, tiny_bench, tmp_path):
+    """The wheel in a fresh venv, run from a folder outside the clone: baselines list, leaderboard render into
+    an empty folder, run --model majority on a tiny export, and the shipped annotation recipes."""
+    bin_dir = _venv_with_wheel(wheel[0], tmp_path / "venv")
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+
+    def tvau(*args: str) -> str:
+        proc = subprocess.run(
+            [str(bin_dir / "tvau-bench"), *args], cwd=work, env=env, capture_output=True, text=True
+        )
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    where = subprocess.run(
+        [str(bin_dir / "python"), "-c", "import tvau_bench; print(tvau_bench.__file__)"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert Path(where.strip()).is_relative_to(tmp_path / "venv")
+
+    listed = tvau("baselines", "list")
+    for name in shipped.names(shipped.baselines_dir()):
+        assert f"\n{name} " in listed
+    assert tvau("baselines", "serve-cmd", "qwen2.5-vl-7b-one-shot").startswith("vllm serve")
+
+    tvau("leaderboard", "render", "--root", "board")
+    readme = (work / "board" / "README.md").read_text(encoding="utf-8")
+    assert readme.count("reported (paper)") >= 7
+
+    tvau("run", "--model", "majority", "--dataset", str(tiny_bench / "hub"), "--out", "run")
+    assert (work / "run" / "results.json").is_file()
+
+    code = "from tvau_bench.annotate.recipe import load_recipe as r; print([r(n).name for n in %r])"
+    out = subprocess.run(
+        [str(bin_dir / "python"), "-c", code % (["synthetic", "ubnormal", "shanghaitech"],)],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert out.strip() == "['synthetic', 'ubnormal', 'shanghaitech']"
+
+
+def test_clone_folders_link_to_the_shipped_ones():
+    """The editable view: the clone's top-level folders are the package's folders, not copies."""
+    assert (REPO / "baselines").resolve() == shipped.baselines_dir()
+    assert (REPO / "leaderboard" / "reported").resolve() == shipped.reported_dir()
+    assert (REPO / "annotation").resolve() == shipped.recipes_dir()
+
+
+def test_shipped_baselines_found_from_any_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rows = list_baselines()
+    assert {r.name for r in rows} == set(shipped.names(shipped.baselines_dir()))
+    assert all(Path(r.path).parent == shipped.baselines_dir() for r in rows)
+
+
+def test_render_without_a_reported_folder_uses_the_shipped_tables(tmp_path):
+    render(tmp_path / "board")
+    shipped_copy = tmp_path / "copy"
+    shutil.copytree(shipped.reported_dir(), shipped_copy / "reported")
+    render(shipped_copy)
+    for name in ("README.md", "tables.tex", "dialogue.csv", "detection.csv", "ablation.csv"):
+        assert (tmp_path / "board" / name).read_bytes() == (shipped_copy / name).read_bytes(), name
