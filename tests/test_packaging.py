@@ -1,5 +1,6 @@
 """Installable anywhere: the wheel ships every data file and its commands work outside a clone; the shipped
-folders have one lookup (``tvau_bench.shipped``) that the clone's top-level folders link to."""
+folders have one lookup (``tvau_bench.shipped``) that the clone's top-level folders link to; a missing torch
+extra is an error that says what to install."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from tvau_bench import shipped
+from tvau_bench.cli import main
+from tvau_bench.extras import TORCH_MODULES
 from tvau_bench.leaderboard.baselines import list_baselines
 from tvau_bench.leaderboard.render import render
 
@@ -160,3 +163,42 @@ def test_render_without_a_reported_folder_uses_the_shipped_tables(tmp_path):
     render(shipped_copy)
     for name in ("README.md", "tables.tex", "dialogue.csv", "detection.csv", "ablation.csv"):
         assert (tmp_path / "board" / name).read_bytes() == (shipped_copy / name).read_bytes(), name
+
+
+def _without(monkeypatch: pytest.MonkeyPatch, modules: tuple[str, ...]) -> None:
+    """Make ``modules`` unimportable, and drop the cached model modules that imported them."""
+    for name in list(sys.modules):
+        if name.startswith("tvau_bench.models.") and name != "tvau_bench.models.cli":
+            monkeypatch.delitem(sys.modules, name)
+    for name in modules:
+        monkeypatch.setitem(sys.modules, name, None)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["train", "ahd", "--source", "SRC", "--out", "OUT"],
+        ["train", "rae", "--dataset", "HUB", "--lvlm", "LVLM", "--source", "SRC", "--out", "OUT"],
+        ["detect", "--source", "SRC", "--out", "OUT", "--ckpt", "CKPT"],
+    ],
+)
+def test_missing_torch_names_the_extra(argv, tiny_bench, tmp_path, monkeypatch, capsys):
+    paths = {"SRC": tiny_bench / "ubnormal", "HUB": tiny_bench / "hub", "OUT": tmp_path / "out"}
+    paths |= {"LVLM": tmp_path / "lvlm", "CKPT": tmp_path / "ckpt"}
+    _without(monkeypatch, TORCH_MODULES)
+    assert main([str(paths.get(a, a)) for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert "is not installed" in err and "pip install 'tvau-bench[torch]'" in err
+    assert "--index-url https://download.pytorch.org/whl/cpu" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_other_missing_modules_are_not_blamed_on_the_extra(monkeypatch):
+    import tvau_bench.leaderboard.cli as lcli
+
+    def broken(args):
+        import tvau_no_such_module  # noqa: F401
+
+    monkeypatch.setattr(lcli, "_list", broken)
+    with pytest.raises(ModuleNotFoundError):
+        main(["baselines", "list"])

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from . import __version__
 from .errors import TvauError
+from .extras import missing_extra
 
 # Order is the order in --help; each listed module defines register(subparsers).
 AREAS = ("synth", "sources", "metrics", "annotate", "hub", "harness", "leaderboard", "models", "demo")
@@ -39,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        code = args.func(args)
+        code = _dispatch(args)
     except TvauError as exc:
         print(f"tvau-bench {args.command}: error: {exc}", file=sys.stderr)
         return 2
@@ -47,6 +48,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted; rerun the same command to resume", file=sys.stderr)
         return 130
     return int(code or 0)
+
+
+def _dispatch(args: argparse.Namespace) -> int | None:
+    """Run the subcommand; a missing module of an optional extra becomes an error naming the extra."""
+    try:
+        return args.func(args)
+    except ModuleNotFoundError as exc:
+        # train, detect, demo and the model adapters import torch & co. only when they run.
+        missing = missing_extra(exc)
+        if missing is None:
+            raise
+        raise missing from None
 
 
 if __name__ == "__main__":
