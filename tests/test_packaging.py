@@ -67,28 +67,31 @@ def test_wheel_builds_without_deprecation_warnings(wheel):
     assert "License-Expression: Apache-2.0" in metadata
 
 
+# Neither this clone (PYTHONPATH, the current folder) nor a leftover *.egg-info in it may be seen by the wheel's
+# install or commands: pip would take the clone for an installed tvau-bench and install nothing.
+CLEAN_ENV = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+
+
+def _check(argv: list[str], cwd: Path) -> str:
+    """Run ``argv`` in ``cwd`` with :data:`CLEAN_ENV`; its stdout, or a failure showing its stderr."""
+    proc = subprocess.run(argv, cwd=cwd, env=CLEAN_ENV, capture_output=True, text=True)
+    assert proc.returncode == 0, f"{argv}: {proc.stderr}"
+    return proc.stdout
+
+
 def _venv_with_wheel(wheel_path: Path, dest: Path) -> Path:
     """A fresh venv holding the wheel, the running interpreter's installed dependencies behind it (offline).
 
     The dependencies' folder is added as a plain path, so its .pth files (among them the editable install's
     finder of this clone) are not run: ``tvau_bench`` can only come from the wheel.
     """
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(dest)], check=True)
-    py = dest / "bin" / "python"
-    pip = [sys.executable, "-m", "pip", "--python", str(py)]
-    subprocess.run(
-        [*pip, "install", "-q", "--no-deps", "--no-index", str(wheel_path)],
-        check=True,
-        capture_output=True,
-    )
-    purelib = subprocess.run(
-        [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+    _check([sys.executable, "-m", "venv", "--without-pip", str(dest)], dest.parent)
+    py = str(dest / "bin" / "python")
+    pip = [sys.executable, "-m", "pip", "--python", py]
+    _check([*pip, "install", "-q", "--no-deps", "--no-index", str(wheel_path)], dest.parent)
+    purelib = _check([py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], dest.parent)
     deps = dict.fromkeys([sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]])
-    (Path(purelib) / "_deps_behind_wheel.pth").write_text("\n".join(deps) + "\n", encoding="utf-8")
+    (Path(purelib.strip()) / "_deps_behind_wheel.pth").write_text("\n".join(deps) + "\n", encoding="utf-8")
     return dest / "bin"
 
 
@@ -99,24 +102,14 @@ def test_wheel_commands_run_outside_the_clone(wheel, tiny_bench, tmp_path):
     bin_dir = _venv_with_wheel(wheel[0], tmp_path / "venv")
     work = tmp_path / "elsewhere"
     work.mkdir()
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
 
     def tvau(*args: str) -> str:
-        proc = subprocess.run(
-            [str(bin_dir / "tvau-bench"), *args], cwd=work, env=env, capture_output=True, text=True
-        )
-        assert proc.returncode == 0, proc.stderr
-        return proc.stdout
+        return _check([str(bin_dir / "tvau-bench"), *args], work)
 
-    where = subprocess.run(
-        [str(bin_dir / "python"), "-c", "import tvau_bench; print(tvau_bench.__file__)"],
-        cwd=work,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    assert Path(where.strip()).is_relative_to(tmp_path / "venv")
+    def python(code: str) -> str:
+        return _check([str(bin_dir / "python"), "-c", code], work).strip()
+
+    assert Path(python("import tvau_bench; print(tvau_bench.__file__)")).is_relative_to(tmp_path / "venv")
 
     listed = tvau("baselines", "list")
     for name in shipped.names(shipped.baselines_dir()):
@@ -130,16 +123,9 @@ def test_wheel_commands_run_outside_the_clone(wheel, tiny_bench, tmp_path):
     tvau("run", "--model", "majority", "--dataset", str(tiny_bench / "hub"), "--out", "run")
     assert (work / "run" / "results.json").is_file()
 
-    code = "from tvau_bench.annotate.recipe import load_recipe as r; print([r(n).name for n in %r])"
-    out = subprocess.run(
-        [str(bin_dir / "python"), "-c", code % (["synthetic", "ubnormal", "shanghaitech"],)],
-        cwd=work,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    assert out.strip() == "['synthetic', 'ubnormal', 'shanghaitech']"
+    recipes = ["synthetic", "ubnormal", "shanghaitech"]
+    code = f"from tvau_bench.annotate.recipe import load_recipe as r; print([r(n).name for n in {recipes!r}])"
+    assert python(code) == repr(recipes)
 
 
 def test_clone_folders_link_to_the_shipped_ones():
@@ -170,8 +156,8 @@ def _without(monkeypatch: pytest.MonkeyPatch, modules: tuple[str, ...]) -> None:
     for name in list(sys.modules):
         if name.startswith("tvau_bench.models.") and name != "tvau_bench.models.cli":
             monkeypatch.delitem(sys.modules, name)
-    for name in modules:
-        monkeypatch.setitem(sys.modules, name, None)
+    for name in [*modules, *(m for m in list(sys.modules) if m.partition(".")[0] in modules)]:
+        monkeypatch.setitem(sys.modules, name, None)  # submodules too: imported earlier, they stay cached
 
 
 @pytest.mark.parametrize(
