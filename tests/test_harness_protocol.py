@@ -97,24 +97,27 @@ def test_exemplar_is_fixed_by_seed_and_needs_an_abnormal_train_sample():
 def test_fingerprint_covers_every_protocol_component():
     ex = choose_exemplar(TRAIN, 0)
     base = Protocol(generation={"temperature": 0.0, "max_new_tokens": 128})
-    fp = fingerprint(base, TEST, ex)
+    data = "a" * 64
+    fp = fingerprint(base, TEST, ex, data)
     assert fp == fingerprint(
-        Protocol(generation={"max_new_tokens": 128, "temperature": 0.0}), list(reversed(TEST)), ex
+        Protocol(generation={"max_new_tokens": 128, "temperature": 0.0}), list(reversed(TEST)), ex, data
     )
     changed = [
-        fingerprint(Protocol(shots=0, generation=base.generation), TEST, None),
-        fingerprint(Protocol(history="gold", generation=base.generation), TEST, ex),
-        fingerprint(Protocol(max_side=224, generation=base.generation), TEST, ex),
-        fingerprint(Protocol(generation={"temperature": 0.0, "max_new_tokens": 64}), TEST, ex),
+        fingerprint(Protocol(shots=0, generation=base.generation), TEST, None, data),
+        fingerprint(Protocol(history="gold", generation=base.generation), TEST, ex, data),
+        fingerprint(Protocol(max_side=224, generation=base.generation), TEST, ex, data),
+        fingerprint(Protocol(generation={"temperature": 0.0, "max_new_tokens": 64}), TEST, ex, data),
         fingerprint(
             base,
             TEST,
             choose_exemplar(TRAIN, 1) if choose_exemplar(TRAIN, 1) != ex else choose_exemplar(TRAIN, 2),
+            data,
         ),
+        fingerprint(base, TEST, ex, "b" * 64),  # same samples, other dataset content
     ]
     moved = [dict(s) for s in TEST]
     moved[0] = {**moved[0], "frame_indices": [0, 1, 2, 3]}
-    changed.append(fingerprint(base, moved, ex))
+    changed.append(fingerprint(base, moved, ex, data))
     assert len({fp, *changed}) == len(changed) + 1
 
 

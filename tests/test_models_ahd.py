@@ -279,3 +279,93 @@ def test_color_jitter_keeps_clip_consistent():
     out = jitter_colours(clip, rng)
     assert out.dtype == np.uint8 and out.shape == clip.shape
     assert np.array_equal(out[0], out[1]) and np.array_equal(out[1], out[2])  # same change on every frame
+
+
+# ---------------------------------------------------------------- paper-faithful defaults
+
+
+def test_ahd_config_defaults_follow_the_backbone():
+    from tvau_bench.errors import TvauError
+    from tvau_bench.models.train_ahd import ahd_config, text_source
+
+    cpu = ahd_config("cnn")
+    assert cpu.text == "hashed" and cpu.train_splits == ["train"] and cpu.shots is None
+    assert "not the paper's E_t" in text_source(cpu)
+    # an LVLM given: S_c comes from its text embeddings, whatever the backbone
+    assert ahd_config("cnn", lvlm_path="/lvlm").text == "lvlm"
+    real = ahd_config("qwen-vision", lvlm_path="/lvlm")
+    assert (real.text, real.context, real.coords, real.crop, real.max_side) == ("lvlm", 0, False, [], 448)
+    assert (
+        real.vision_layers == [7, 15, 23] and "E_t" in text_source(real) and "hashed" not in text_source(real)
+    )
+    assert ahd_config("qwen-vision", lvlm_path="/lvlm", max_side=None, text="learned").text == "learned"
+    with pytest.raises(TvauError, match="stand-in"):
+        ahd_config("qwen-vision", lvlm_path="/lvlm", text="hashed")
+    with pytest.raises(TvauError, match="shots"):
+        ahd_config("cnn", shots=2)
+
+
+def test_ahd_trains_on_the_train_split_only(tiny_source, tiny_ahd_config, tmp_path, monkeypatch):
+    from tvau_bench.models import data
+    from tvau_bench.models.checkpoint import load_checkpoint
+    from tvau_bench.models.train_ahd import AHDConfig, train_ahd
+
+    splits = []
+    real = data.load_split
+    monkeypatch.setattr(
+        data,
+        "load_split",
+        lambda source, split, *a, **k: splits.append(split) or real(source, split, *a, **k),
+    )
+    cfg = tiny_ahd_config(epochs=1)
+    assert cfg.train_splits == AHDConfig().train_splits == ["train"]
+    train_ahd(tiny_source, tmp_path / "a", cfg, log=lambda *_: None)
+    assert splits == ["train"]
+    config = load_checkpoint(tmp_path / "a")[1]
+    assert config["ahd"]["train_splits"] == ["train"] and config["training"] == "fine-tuned (FT)"
+    assert "hashed" in config["text_source"]
+
+
+def test_one_shot_ahd_sees_one_abnormal_video_the_protocols_exemplar(
+    tiny_bench, tiny_ahd_config, tmp_path, monkeypatch
+):
+    from tvau_bench.harness.dataset import load_benchmark
+    from tvau_bench.harness.protocol import evaluation_set
+    from tvau_bench.models import data
+    from tvau_bench.models.checkpoint import load_checkpoint
+    from tvau_bench.models.train_ahd import source_exemplar, train_ahd
+    from tvau_bench.sources import open_source
+
+    root = tiny_bench / "ubnormal"
+    source = open_source(root)
+    loaded = []
+    real = data.load_video
+    monkeypatch.setattr(data, "load_video", lambda v, *a, **k: loaded.append(v.video_id) or real(v, *a, **k))
+    # with the benchmark dataset: its protocol exemplar's video
+    exemplar = evaluation_set(load_benchmark(tiny_bench / "ann").samples, "test", 1, 0)[1]
+    train_ahd(
+        root,
+        tmp_path / "ds",
+        tiny_ahd_config(epochs=1, shots=1),
+        dataset=tiny_bench / "ann",
+        log=lambda *_: None,
+    )
+    cfg = load_checkpoint(tmp_path / "ds")[1]
+    assert cfg["ahd"]["exemplar_video"] == exemplar["video_id"] and cfg["training"] == "one-shot (1S)"
+    assert cfg["ahd"]["exemplar_from"] == str(tiny_bench / "ann") and cfg["ahd"]["exemplar_split"] == "train"
+    abnormal = {
+        v.video_id
+        for s in source.splits()
+        for v in source.videos(s)
+        if any(o.is_abnormal for o in v.objects())
+    }
+    assert loaded[-1] == exemplar["video_id"] and set(loaded[:-1]).isdisjoint(abnormal)
+    assert set(loaded[:-1]) == {v.video_id for v in source.videos("train")} - abnormal
+    # from the source alone: a deterministic abnormal train video, recorded
+    video, split = source_exemplar(source, 0)
+    assert (video, split) == source_exemplar(source, 0) and video in abnormal and split == "train"
+    loaded.clear()
+    train_ahd(root, tmp_path / "src", tiny_ahd_config(epochs=1, shots=1), log=lambda *_: None)
+    cfg = load_checkpoint(tmp_path / "src")[1]["ahd"]
+    assert (cfg["exemplar_video"], cfg["exemplar_split"], cfg["exemplar_from"]) == (video, "train", "source")
+    assert sum(v in abnormal for v in loaded) == 1

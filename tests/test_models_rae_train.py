@@ -17,9 +17,38 @@ from tvau_bench.schemas import schema_errors  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _sample(video_id, start, end, oid=None):
+    """A schema-valid dialogue sample over frames start..end (abnormal when ``oid`` is given)."""
+    frames = list(range(start, end + 1, 3))[:8]
+    base = {
+        "sample_id": f"{video_id}:{start}-{end}" + (f":{oid}" if oid is not None else ""),
+        "video_id": video_id,
+        "split": "train",
+        "start_frame": start,
+        "end_frame": end,
+        "frame_indices": frames,
+        "label": "Yes" if oid is not None else "No",
+        "target_id": f"{video_id}:{oid}" if oid is not None else None,
+    }
+    if oid is None:
+        turns = [("yes_no", "Is there an anomaly in this video?", "No.")]
+    else:
+        turns = [
+            ("yes_no", "Is there an anomaly in this video?", "Yes."),
+            ("target", "Describe the anomalous target.", "A person wearing a red top."),
+            ("trajectory", "Describe its motion trajectory.", "It enters from the left and exits right."),
+        ]
+    base["dialogue"] = [
+        {"turn": i + 1, "kind": k, "question": q, "answer": a} for i, (k, q, a) in enumerate(turns)
+    ]
+    return base
+
+
 @pytest.fixture(scope="module")
-def setup(tiny_bench, tmp_path_factory):
+def setup(tiny_bench, tiny_ahd_config, tmp_path_factory):
+    from tvau_bench.harness.prompts import load_prompt_set
     from tvau_bench.models.tiny import save_tiny_lvlm
+    from tvau_bench.models.train_ahd import train_ahd
     from tvau_bench.sources import open_source
 
     base = tmp_path_factory.mktemp("rae")
@@ -28,95 +57,93 @@ def setup(tiny_bench, tmp_path_factory):
     samples = []
     for v in source.videos("train"):
         abnormal = [o for o in v.objects() if o.is_abnormal]
-        frames = list(range(0, 24, 3))
-        if abnormal:
-            o = abnormal[0]
-            samples.append(
-                {
-                    "sample_id": f"{v.video_id}:0-23:{o.object_id}",
-                    "video_id": v.video_id,
-                    "split": "train",
-                    "start_frame": 0,
-                    "end_frame": 23,
-                    "frame_indices": frames,
-                    "label": "Yes",
-                    "target_id": f"{v.video_id}:{o.object_id}",
-                    "dialogue": [
-                        {
-                            "turn": 1,
-                            "kind": "yes_no",
-                            "question": "Is there an anomaly in this video?",
-                            "answer": "Yes.",
-                        },
-                        {
-                            "turn": 2,
-                            "kind": "target",
-                            "question": "Describe the anomalous target.",
-                            "answer": "A person wearing a red top.",
-                        },
-                        {
-                            "turn": 3,
-                            "kind": "trajectory",
-                            "question": "Describe its motion trajectory.",
-                            "answer": "It enters from the left and exits right.",
-                        },
-                    ],
-                }
-            )
-        else:
-            samples.append(
-                {
-                    "sample_id": f"{v.video_id}:0-23",
-                    "video_id": v.video_id,
-                    "split": "train",
-                    "start_frame": 0,
-                    "end_frame": 23,
-                    "frame_indices": frames,
-                    "label": "No",
-                    "target_id": None,
-                    "dialogue": [
-                        {
-                            "turn": 1,
-                            "kind": "yes_no",
-                            "question": "Is there an anomaly in this video?",
-                            "answer": "No.",
-                        }
-                    ],
-                }
-            )
+        for start, end in ((0, 23), (2, 20)):
+            samples.append(_sample(v.video_id, start, end, abnormal[0].object_id if abnormal else None))
     for s in samples:
         assert not schema_errors(s, "sample")
     dataset = base / "annotations"
     write_jsonl(dataset / "samples.jsonl", samples)
+    prompts = load_prompt_set()
     texts = [t["question"] + " " + t["answer"] for s in samples for t in s["dialogue"]]
+    texts += [prompts.intro(8), *prompts.questions.values()]
     lvlm_dir = save_tiny_lvlm(base / "lvlm", texts, seed=0)
-    return root, dataset, lvlm_dir, samples
+    ahd = base / "ahd"
+    train_ahd(root, ahd, tiny_ahd_config(epochs=1), log=lambda *_: None)
+    return root, dataset, lvlm_dir, samples, ahd
+
+
+def _rae_args(setup, out):
+    root, dataset, lvlm_dir, _, _ = setup
+    args = ["train", "rae", "--dataset", str(dataset), "--lvlm", str(lvlm_dir), "--source", str(root)]
+    return [*args, "--out", str(out), "--frame-side", "56", "--lr", "5e-3"]
+
+
+def test_encode_messages_follows_the_harness_messages():
+    """Every clip of a harness message list becomes a video + evidence block; only query answers are labels."""
+    import numpy as np
+
+    from tvau_bench.harness.messages import Clip, exemplar_messages, query_messages
+    from tvau_bench.harness.prompts import load_prompt_set
+    from tvau_bench.models.tiny import build_tokenizer
+    from tvau_bench.models.tvau import encode_messages
+
+    prompts = load_prompt_set()
+    ex = _sample("ex", 0, 23, 1)
+    prefix = exemplar_messages(prompts, Clip("ex", tuple(ex["frame_indices"])), ex)
+    messages = query_messages(prefix, prompts, Clip("q", (0, 3)), ["yes_no"], ["No."])
+    texts = [prompts.intro(8), prompts.intro(2), *prompts.questions.values()]
+    tok = build_tokenizer(
+        [*texts, "Yes. No. A person wearing a red top. It enters from the left and exits right."]
+    )
+    enc = encode_messages(
+        tok, messages, n_video_tokens=[5, 3], n_anomaly_tokens=[4, 2], label_from=len(prefix)
+    )
+    ids = np.asarray(enc.input_ids)
+    assert (ids == tok.convert_tokens_to_ids("<|video_pad|>")).sum() == 8
+    assert (ids == tok.convert_tokens_to_ids("<|anomaly_prompt_pad|>")).sum() == 6
+    assert (np.asarray(enc.mm_token_type_ids) == 2).sum() == 8
+    labelled = tok.decode([t for t, lab in zip(enc.input_ids, enc.labels, strict=True) if lab != -100])
+    assert "no" in labelled.lower() and "red" not in labelled  # the exemplar's answers are context only
+    # the exemplar's answers are in the ids, and the intro text of both clips
+    assert "red" in tok.decode(enc.input_ids)
+    with pytest.raises(ValueError, match="token counts"):
+        encode_messages(tok, messages, n_video_tokens=[5], n_anomaly_tokens=[4])
+
+
+def test_train_rae_needs_the_ahd_unless_ground_truth_is_asked(setup, tmp_path, capsys):
+    from tvau_bench.cli import main
+    from tvau_bench.models.checkpoint import load_checkpoint
+
+    assert main([*_rae_args(setup, tmp_path / "none"), "--frames", "2"]) == 2
+    assert "--gt-heatmaps" in capsys.readouterr().err
+    out = tmp_path / "gt"
+    assert main([*_rae_args(setup, out), "--frames", "2", "--gt-heatmaps", "--max-samples", "1"]) == 0
+    cfg = load_checkpoint(out)[1]
+    assert (
+        cfg["heatmaps"] == "ground-truth" and cfg["rae"]["heatmaps"] == "ground-truth" and cfg["ahd"] is None
+    )
 
 
 def test_train_rae_cli_checkpoint_reloads_and_generates(setup, tmp_path):
     from tvau_bench.cli import main
+    from tvau_bench.harness.messages import Clip, query_messages
+    from tvau_bench.harness.prompts import load_prompt_set
+    from tvau_bench.harness.protocol import evaluation_set
     from tvau_bench.models.checkpoint import load_checkpoint
-    from tvau_bench.models.train_rae import RAEConfig, load_tvau, sample_tensors
-    from tvau_bench.models.tvau import collate, encode_dialogue, video_inputs
+    from tvau_bench.models.train_rae import RAEConfig, exemplar_prefix, load_tvau, sample_tensors
+    from tvau_bench.models.tvau import collate, encode_messages, video_inputs
     from tvau_bench.sources import open_source
 
-    root, dataset, lvlm_dir, samples = setup
+    root, _, _, samples, ahd = setup
     out = tmp_path / "rae"
-    args = [
-        "train",
-        "rae",
-        "--dataset",
-        str(dataset),
-        "--lvlm",
-        str(lvlm_dir),
-        "--source",
-        str(root),
-        "--out",
-        str(out),
-    ]
-    assert main([*args, "--epochs", "2", "--frames", "2", "--frame-side", "56", "--lr", "5e-3"]) == 0
+    args = [*_rae_args(setup, out), "--ahd", str(ahd), "--epochs", "2", "--frames", "2"]
+    assert main(args) == 0
     tensors, cfg = load_checkpoint(out)
     assert cfg["kind"] == "tvau" and cfg["epochs_done"] == 2 and len(cfg["loss_history"]) == 2
+    # the defaults: AHD heatmaps, one-shot harness format with the protocol's exemplar
+    exemplar = evaluation_set({"train": samples}, "train", 1, 0)[1]
+    assert cfg["heatmaps"] == "ahd" and cfg["ahd"] == str(ahd) and cfg["exemplar"] == exemplar["sample_id"]
+    assert cfg["rae"]["shots"] == 1 and "harness messages" in cfg["input_format"]
     assert all(k.startswith(("rae.", "lora.")) for k in tensors) and any(
         k.startswith("lora.") for k in tensors
     )
@@ -125,20 +152,26 @@ def test_train_rae_cli_checkpoint_reloads_and_generates(setup, tmp_path):
     state = model.trainable_state_dict()
     for k, v in tensors.items():
         assert torch.allclose(state[k].float(), v.float()), k
-    # generate an answer for the first sample
-    s = samples[0]
-    clip, heat = sample_tensors(open_source(root).video(s["video_id"]), s, RAEConfig(frames=2, frame_side=56))
-    pv, grid, counts = video_inputs([clip], model.config.vision_config)
-    enc = encode_dialogue(
+    # generate the first answer of a query, in the training format (exemplar exchange first)
+    rcfg = RAEConfig(frames=2, frame_side=56, heatmaps="ground-truth")
+    source = open_source(root)
+    s = next(x for x in samples if x["sample_id"] != exemplar["sample_id"])
+    ex_clip, ex_heat = sample_tensors(source.video(exemplar["video_id"]), exemplar, rcfg)
+    clip, heat = sample_tensors(source.video(s["video_id"]), s, rcfg)
+    prefix = exemplar_prefix(exemplar, exemplar["frame_indices"][:1] + exemplar["frame_indices"][-1:], rcfg)
+    messages = query_messages(prefix, load_prompt_set(), Clip(s["video_id"], (0, 21)), ["yes_no"], [])
+    pv, grid, counts = video_inputs([ex_clip, clip], model.config.vision_config)
+    enc = encode_messages(
         tok,
-        n_video_tokens=counts[0],
-        n_anomaly_tokens=model.rae.num_tokens(2),
-        turns=[(s["dialogue"][0]["question"], None)],
+        messages,
+        n_video_tokens=counts,
+        n_anomaly_tokens=[model.rae.num_tokens(2)] * 2,
+        generation_prompt=True,
     )
     batch = collate([enc], tok.pad_token_id, left_pad=True)
     batch.pop("labels")
     ids = model.generate(
-        heatmaps=heat[None],
+        heatmaps=[ex_heat[None], heat[None]],
         pixel_values_videos=pv,
         video_grid_thw=grid,
         max_new_tokens=3,
@@ -149,7 +182,7 @@ def test_train_rae_cli_checkpoint_reloads_and_generates(setup, tmp_path):
         "<|im_end|>"
     )
     # a rerun with the same output folder resumes and has nothing left to do
-    assert main([*args, "--epochs", "2", "--frames", "2", "--frame-side", "56", "--lr", "5e-3"]) == 0
+    assert main(args) == 0
     assert load_checkpoint(out)[1]["epochs_done"] == 2
 
 
@@ -168,7 +201,7 @@ def test_ahd_on_the_qwen_vision_tower(setup, tmp_path, capsys):
     from tvau_bench.cli import main
     from tvau_bench.models.checkpoint import load_checkpoint
 
-    root, _, lvlm_dir, _ = setup
+    root, _, lvlm_dir, _, _ = setup
     ckpt = tmp_path / "ahd_qwen"
     args = [
         "train",
@@ -185,8 +218,6 @@ def test_ahd_on_the_qwen_vision_tower(setup, tmp_path, capsys):
     extra = [
         "--vision-layers",
         "1,3",
-        "--text",
-        "lvlm",
         "--epochs",
         "1",
         "--steps-per-epoch",
@@ -198,6 +229,8 @@ def test_ahd_on_the_qwen_vision_tower(setup, tmp_path, capsys):
     ]
     assert main([*args, *extra]) == 0
     tensors, cfg = load_checkpoint(ckpt)
+    # no --text: the LVLM's text embeddings are the default with an LVLM, and the config says so
+    assert cfg["ahd"]["text"] == "lvlm" and "E_t" in cfg["text_source"]
     assert cfg["ahd"]["backbone"] == "qwen-vision" and not [
         k for k in tensors if k.startswith("backbone.visual.")
     ]

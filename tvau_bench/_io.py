@@ -104,8 +104,36 @@ def sha256_bytes(data: bytes) -> str:
 
 
 def sha256_json(obj: Any) -> str:
-    """Hex SHA-256 of an object's canonical JSON."""
-    return sha256_bytes(canonical_json(obj).encode("utf-8"))
+    """Hex SHA-256 of an object's canonical JSON (a lone surrogate in it is a :class:`TvauError`)."""
+    try:
+        data = canonical_json(obj).encode("utf-8")
+    except UnicodeEncodeError:  # readers of user files check first (lone_surrogate), naming file and line
+        raise TvauError(
+            "a string holds a lone surrogate, which is not Unicode text", field=lone_surrogate(obj) or None
+        ) from None
+    return sha256_bytes(data)
+
+
+def lone_surrogate(obj: Any, where: str = "") -> str | None:
+    """Dotted path of the first key or string in ``obj`` holding a lone UTF-16 surrogate, else ``None``.
+
+    JSON parsers accept ``"\\ud800"`` and give a ``str`` that no UTF-8 encoder can write or hash.
+    """
+    if isinstance(obj, str):
+        try:
+            obj.encode("utf-8")
+        except UnicodeEncodeError:
+            return where
+        return None
+    items = obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, list | tuple) else ()
+    for key, value in items:
+        path = f"{where}.{key}" if where else str(key)
+        if isinstance(key, str) and lone_surrogate(key) is not None:
+            return path
+        found = lone_surrogate(value, path)
+        if found is not None:
+            return found
+    return None
 
 
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:

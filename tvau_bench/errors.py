@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+EXCERPT_CHARS = 200  # the most of a user's input an error message repeats
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, saying how much was left out (a bad input line can be 64 KB)."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text) - limit} more characters)"
+
 
 class TvauError(Exception):
     """A problem with the user's input or environment, reported without a traceback by the CLI.

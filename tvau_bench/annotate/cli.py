@@ -1,10 +1,19 @@
-"""``tvau-bench annotate`` (build the dataset configs from a source) and ``annotate-eval`` (fidelity vs truth)."""
+"""``tvau-bench annotate`` (build the dataset configs from a source) and ``annotate-eval`` (fidelity vs truth).
+
+Exit status of ``annotate``: 0 when every request was answered; 3 when the run finished but some requests
+failed after all retries (they are printed, quarantined and listed under ``requests.failed`` in report.json,
+so the outputs are partial: rerun to retry them, or ``export --allow-partial``); 2 on a usage or input error.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+
+EXIT_PARTIAL = (
+    3  # finished, but some requests failed for good (report.json lists them): the outputs are partial
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -14,6 +23,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Run the three-stage annotation pipeline of RECIPE (a YAML path or a shipped recipe name, "
         "e.g. 'synthetic') on a source root (UBnormal or ShanghaiTech layout). Every model request is cached "
         "under OUT/cache (or --cache): kill and rerun the same command to resume.",
+        epilog="Exit status: 0 = every request answered; 3 = finished, but some requests failed after all "
+        "retries (listed on stderr and under requests.failed in OUT/report.json; the outputs are partial and "
+        "`tvau-bench export` refuses them without --allow-partial; rerun to retry only those); "
+        "2 = usage or input error.",
     )
     p.add_argument(
         "recipe", nargs="?", default="synthetic", help="recipe YAML or shipped name (default: synthetic)"
@@ -58,7 +71,26 @@ def _annotate(args: argparse.Namespace) -> int:
             f"from cache {r['cache_hits_total']}, failed {sum(r['failures'].values())} -> {args.out}",
             file=sys.stderr,
         )
+    failed = report["requests"]["failed"]
+    if failed:
+        print(failure_summary(failed, args.out), file=sys.stderr)
+        return EXIT_PARTIAL
     return 0
+
+
+def failure_summary(failed: list[dict], out: str, shown: int = 10) -> str:
+    """Which requests (and videos) failed for good, in a few lines for stderr."""
+    videos = sorted({f["video_id"] for f in failed})
+    lines = [
+        f"annotate: {len(failed)} request(s) of {len(videos)} video(s) failed after all retries; "
+        f"the outputs in {out} are partial (exit status {EXIT_PARTIAL})",
+        "  videos: " + ", ".join(videos),
+    ]
+    lines += [f"  {f['stage']} {f['item']}: {f['error']}" for f in failed[:shown]]
+    if len(failed) > shown:
+        lines.append(f"  ... and {len(failed) - shown} more under requests.failed in {out}/report.json")
+    lines.append("  rerun the same command to retry only these (answered requests are cached)")
+    return "\n".join(lines)
 
 
 def _evaluate(args: argparse.Namespace) -> int:

@@ -5,6 +5,11 @@ Videos are processed in ``video_id`` order, one at a time (the requests of a vid
 so a killed run resumes: the rerun recomputes the cheap geometry and takes every answered request from the
 cache. Outputs are written atomically at the end, sorted, so an interrupted and a clean run give the same
 bytes. ``report.json`` alone holds timings and cache counts.
+
+A request that still fails after every retry is quarantined, not cached, and listed in ``report.json`` under
+``requests.failed`` (``video_id``, ``stage``, ``item``, ``error``); the outputs are then partial, and
+``tvau-bench annotate`` exits with status 3 (``annotate.cli.EXIT_PARTIAL``) so a script does not export them unnoticed.
+A rerun asks only the failed requests again.
 """
 
 from __future__ import annotations
@@ -38,6 +43,9 @@ from .vocab import normalise_category
 
 PIPELINE_VERSION = "annotate-1"
 OUTPUTS = ("videos.jsonl", "samples.jsonl", "tracks.jsonl", "quarantine.jsonl", "report.json")
+# Quarantine reasons written for a request that got no answer after every retry (stage 1, stage 2, re-ask):
+# one record per failed request, so they name exactly the requests counted in ``requests.failures``.
+_REQUEST_FAILED = frozenset({"request failed", "re-ask failed"})
 
 
 @dataclass
@@ -83,7 +91,7 @@ def run(
     asker = Asker(backend, RequestCache(cache_dir if cache_dir is not None else out / "cache"))
     todo = _select(source, recipe, videos)
     counts = Counts()
-    video_rows, sample_rows, quarantine = [], [], []
+    video_rows, sample_rows, quarantine, failed = [], [], [], []
     # One fixed name: a run killed before the end leaves it behind, and the next run overwrites it.
     tracks_tmp = out / ".tracks.jsonl.tmp"
     n_frames = 0
@@ -97,6 +105,7 @@ def run(
                 video_rows.append(rec)
                 sample_rows += samples
                 quarantine += quar
+                failed += failed_requests(video.video_id, quar)
                 for row in tracks:
                     tracks_fh.write(canonical_json(row) + "\n")
                 n_frames += rec["num_frames"]
@@ -113,10 +122,19 @@ def run(
         backend.close()
     elapsed = time.perf_counter() - t0
     report = _report(
-        recipe, source, backend, asker, counts, video_rows, sample_rows, quarantine, n_frames, elapsed
+        recipe, source, backend, asker, counts, video_rows, sample_rows, quarantine, failed, n_frames, elapsed
     )
     write_json(out / "report.json", report)
     return report
+
+
+def failed_requests(video_id: str, quarantine: list[dict]) -> list[dict]:
+    """The requests of one video that failed for good, read from its quarantine records."""
+    return [
+        {"video_id": video_id, "stage": q["stage"], "item": q["item"], "error": q["evidence"].get("error")}
+        for q in quarantine
+        if q["reason"] in _REQUEST_FAILED
+    ]
 
 
 def _select(source, recipe: Recipe, only: list[str] | None) -> list:
@@ -466,7 +484,9 @@ def _clip_trajectory(
     )
 
 
-def _report(recipe, source, backend, asker, counts, videos, samples, quarantine, n_frames, elapsed) -> dict:
+def _report(
+    recipe, source, backend, asker, counts, videos, samples, quarantine, failed, n_frames, elapsed
+) -> dict:
     hist = (
         np.histogram(counts.consistency, bins=10, range=(0.0, 1.0))[0].tolist()
         if counts.consistency
@@ -504,7 +524,7 @@ def _report(recipe, source, backend, asker, counts, videos, samples, quarantine,
             ),
         },
         "consistency_histogram": {"bins": [round(i / 10, 1) for i in range(11)], "counts": hist},
-        "requests": asker.stats.as_dict(),
+        "requests": {**asker.stats.as_dict(), "failed": failed},
         "timings": {
             "seconds": round(elapsed, 3),
             "frames_per_second": round(n_frames / elapsed, 2) if elapsed > 0 else None,

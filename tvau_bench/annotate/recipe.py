@@ -2,8 +2,8 @@
 
 ``load_recipe("ubnormal")`` loads a recipe shipped in ``tvau_bench/recipes/`` (``synthetic``, ``ubnormal``,
 ``shanghaitech``; a clone's ``annotation/`` is a link to that folder); any other argument is a path.
-Unknown keys and wrong types are errors naming the file and field, so a typo cannot silently fall back to a
-default. Prompt templates default to the files in ``tvau_bench/prompts/`` (``annotate_*.txt``); a recipe may
+Unknown keys, wrong types and values out of range are errors naming the file and field (the schema is
+``tvau_bench/schemas/recipe.json``), so a typo cannot silently fall back to a default. Prompt templates default to the files in ``tvau_bench/prompts/`` (``annotate_*.txt``); a recipe may
 name its own files, relative to the recipe.
 """
 
@@ -17,11 +17,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .. import shipped
 from .._io import sha256_bytes
+from .._yaml import parse_yaml, read_yaml
 from ..errors import TvauError
+from ..schemas.config import check_config
 from .motion import MotionParams
 
 PROMPT_NAMES = ("system", "stage1", "stage2", "reask")
@@ -142,33 +142,35 @@ def default_prompt(name: str) -> str:
 
 
 def load_recipe(name_or_path: str | Path, overrides: dict | None = None) -> Recipe:
-    """Load a recipe by shipped name or YAML path; ``overrides`` (nested dict) replaces fields after loading."""
+    """Load a recipe by shipped name or YAML path; ``overrides`` (nested dict) replaces fields after loading.
+
+    Keys, types and ranges are checked against ``tvau_bench/schemas/recipe.json``; :func:`_check` adds the
+    checks between fields that the schema cannot express.
+    """
     path = Path(name_or_path)
     if path.is_file():
-        text, where, base = path.read_text(encoding="utf-8"), str(path), path.parent
+        data, where, base = read_yaml(path), str(path), path.parent
     elif str(name_or_path) in shipped_recipes():
-        res = shipped.recipes_dir() / f"{name_or_path}.yaml"
-        text, where, base = res.read_text(encoding="utf-8"), f"tvau_bench/recipes/{name_or_path}.yaml", None
+        where, base = f"tvau_bench/recipes/{name_or_path}.yaml", None
+        data = parse_yaml((shipped.recipes_dir() / f"{name_or_path}.yaml").read_bytes(), path=where)
     else:
         raise TvauError(
             f"no recipe file or shipped recipe named {str(name_or_path)!r}",
             fix=f"give a YAML path or one of {shipped_recipes()}",
         )
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        raise TvauError(f"invalid YAML: {exc}", path=where, line=None if line is None else line + 1) from None
-    if not isinstance(data, dict):
-        raise TvauError("a recipe must be a mapping", path=where, fix="see tvau_bench/recipes/synthetic.yaml")
-    if overrides:
+    data = {} if data is None else data
+    if isinstance(data, dict) and overrides:
         data = _merge(data, overrides)
-    data.setdefault("name", path.stem if path.is_file() else str(name_or_path))
+    if isinstance(data, dict):
+        data.setdefault("name", path.stem if path.is_file() else str(name_or_path))
+    check_config(
+        data, "recipe", path=where, fix="a recipe is a mapping; see tvau_bench/recipes/synthetic.yaml"
+    )
     prompts = data.pop("prompts", None) or {}
-    recipe = _build(Recipe, data, where, "")
+    recipe = _build(Recipe, data)
     texts = {}
     for key in PROMPT_NAMES:
-        ref = prompts.get(key) if isinstance(prompts, dict) else None
+        ref = prompts.get(key)
         if ref is None:
             texts[key] = default_prompt(key)
             continue
@@ -176,10 +178,6 @@ def load_recipe(name_or_path: str | Path, overrides: dict | None = None) -> Reci
         if file is None or not file.is_file():
             raise TvauError(f"prompt file {ref!r} not found", path=where, field=f"prompts.{key}")
         texts[key] = file.read_text(encoding="utf-8")
-    if isinstance(prompts, dict) and set(prompts) - set(PROMPT_NAMES):
-        raise TvauError(
-            f"unknown prompt names {sorted(set(prompts) - set(PROMPT_NAMES))}", path=where, field="prompts"
-        )
     recipe = dataclasses.replace(recipe, prompts=texts, path=where)
     _check(recipe, where)
     return recipe
@@ -193,11 +191,11 @@ def _merge(a: dict, b: dict) -> dict:
 
 
 def _check(r: Recipe, where: str) -> None:
+    """The checks between fields; each field alone was checked against the schema."""
+
     def bad(field_: str, problem: str, fix: str) -> TvauError:
         return TvauError(problem, path=where, field=field_, fix=fix)
 
-    if r.backend.kind not in ("geometric", "openai", "vllm"):
-        raise bad("backend.kind", f"unknown backend {r.backend.kind!r}", "use geometric, openai or vllm")
     if r.backend.kind == "openai" and not r.backend.endpoints:
         raise bad(
             "backend.endpoints",
@@ -206,79 +204,37 @@ def _check(r: Recipe, where: str) -> None:
         )
     if r.backend.kind in ("openai", "vllm") and not r.backend.model:
         raise bad("backend.model", "a model id is required", "e.g. Qwen/Qwen2.5-VL-7B-Instruct")
-    if r.backend.max_concurrency < 1 or r.backend.timeout_s <= 0 or r.backend.max_retries < 0:
-        raise bad(
-            "backend", "max_concurrency >= 1, timeout_s > 0, max_retries >= 0 required", "fix the numbers"
-        )
-    if r.stage2.background not in ("darken", "blur"):
-        raise bad(
-            "stage2.background", f"unknown background mode {r.stage2.background!r}", "use darken or blur"
-        )
-    if not 0.0 <= r.stage3.quarantine <= r.stage3.accept <= 1.0:
-        raise bad("stage3", "need 0 <= quarantine <= accept <= 1", "fix the thresholds")
-    if not 1 <= r.dialogue.frames_per_sample <= 64:
-        raise bad(
-            "dialogue.frames_per_sample", "must be in 1..64", "the sample schema allows at most 64 frames"
-        )
-    for s in r.splits:
-        if s not in ("train", "validation", "test"):
-            raise bad("splits", f"unknown split {s!r}", "use train, validation, test")
+    if not r.stage3.quarantine <= r.stage3.accept:
+        raise bad("stage3", "need quarantine <= accept", "fix the thresholds")
+    if r.stage1.frames_per_video > r.stage1.max_frames:
+        raise bad("stage1.frames_per_video", "must not exceed max_frames", "lower it or raise max_frames")
+    if not r.motion.still_speed <= r.motion.slow_speed <= r.motion.fast_speed:
+        raise bad("motion", "need still_speed <= slow_speed <= fast_speed", "fix the speed thresholds")
+    for name in ("top_band", "bottom_band"):
+        lo, hi = getattr(r.colours, name)
+        if not lo < hi:
+            raise bad(f"colours.{name}", f"[{lo}, {hi}] is empty", "write [from, to] with from < to")
 
 
-def _build(cls: type, data: Any, where: str, prefix: str) -> Any:
-    """Construct dataclass ``cls`` from a mapping, checking names and types recursively."""
-    if not isinstance(data, dict):
-        raise TvauError("expected a mapping", path=where, field=prefix.rstrip(".") or None)
+def _build(cls: type, data: dict) -> Any:
+    """Construct dataclass ``cls`` from a schema-checked mapping: nested dataclasses, tuples, exact types."""
     hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - names)
-    if unknown:
-        raise TvauError(
-            f"unknown key {unknown[0]!r}",
-            path=where,
-            field=f"{prefix}{unknown[0]}",
-            fix=f"use one of {sorted(names)}",
-        )
-    kwargs = {k: _coerce(hints[k], v, where, f"{prefix}{k}") for k, v in data.items()}
-    return cls(**kwargs)
+    return cls(**{k: _coerce(hints[k], v) for k, v in data.items()})
 
 
-def _coerce(tp: Any, value: Any, where: str, name: str) -> Any:
-    origin = typing.get_origin(tp)
-    args = typing.get_args(tp)
+def _coerce(tp: Any, value: Any) -> Any:
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
     if dataclasses.is_dataclass(tp):
-        return _build(tp, value, where, f"{name}.")
+        return _build(tp, value)
     if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        inner = [a for a in args if a is not type(None)]
-        return _coerce(inner[0], value, where, name)
+        return None if value is None else _coerce(next(a for a in args if a is not type(None)), value)
     if origin is tuple:
-        if not isinstance(value, list | tuple):
-            raise TvauError("expected a list", path=where, field=name)
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_coerce(args[0], v, where, name) for v in value)
-        if len(value) != len(args):
-            raise TvauError(f"expected {len(args)} values", path=where, field=name)
-        return tuple(_coerce(a, v, where, name) for a, v in zip(args, value, strict=True))
+        item_types = [args[0]] * len(value) if args[-1] is Ellipsis else args
+        return tuple(_coerce(a, v) for a, v in zip(item_types, value, strict=True))
     if tp is dict or origin is dict:
-        if not isinstance(value, dict):
-            raise TvauError("expected a mapping", path=where, field=name)
         return dict(value)
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise TvauError(f"expected true/false, got {value!r}", path=where, field=name)
-        return value
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise TvauError(f"expected an integer, got {value!r}", path=where, field=name)
-        return value
     if tp is float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise TvauError(f"expected a number, got {value!r}", path=where, field=name)
         return float(value)
     if tp is str:
-        if not isinstance(value, str | int | float) or isinstance(value, bool):
-            raise TvauError(f"expected a string, got {value!r}", path=where, field=name)
         return str(value)
     return value

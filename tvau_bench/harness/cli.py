@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -34,6 +33,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("score", help="recompute results.json of a run folder from its samples.jsonl alone")
     p.add_argument("rundir", type=Path)
     p.add_argument("--write", action="store_true", help="write results.json (otherwise print it)")
+    p.add_argument(
+        "--repair",
+        action="store_true",
+        help="first drop repeated rows of a sample from samples.jsonl (copies must agree), keeping the first",
+    )
     p.set_defaults(func=_score)
 
     p = sub.add_parser("submit", help="validate and score a predictions JSONL file")
@@ -84,20 +88,28 @@ def _run(args: argparse.Namespace) -> int:
     from .model_config import load_model_config
     from .runner import run
 
-    config = load_model_config(args.model)
-    overrides = parse_adapter_args(args.adapter_arg)
-    config = dataclasses.replace(config, adapter_args={**config.adapter_args, **overrides})
+    config = load_model_config(args.model, parse_adapter_args(args.adapter_arg))
     results = run(config, _options(args))
     _summary(results, args.out)
     return 0
 
 
 def _score(args: argparse.Namespace) -> int:
+    from .._lock import folder_lock
+
+    with folder_lock(args.rundir, "run folder", create=False):
+        return _score_locked(args)
+
+
+def _score_locked(args: argparse.Namespace) -> int:
     from .._io import iter_jsonl, write_json
-    from .run_log import LOG, RESULTS
+    from .run_log import LOG, RESULTS, repair_log
     from .runner import results_from_log
     from .scoring import row_problems
 
+    if args.repair and (args.rundir / LOG).is_file():
+        dropped = repair_log(args.rundir / LOG)
+        print(f"{args.rundir / LOG}: removed {dropped} repeated or torn lines", file=sys.stderr)
     results = results_from_log(args.rundir)
     for line, row in iter_jsonl(args.rundir / LOG, tolerate_torn_tail=True):
         problems = row_problems(row)
@@ -135,7 +147,7 @@ def _summary(results: dict, out: Path) -> None:
 
 def parse_adapter_args(items: list[str]) -> dict[str, Any]:
     """``KEY=VALUE`` strings to a dict; values are YAML scalars (``8`` is an int, ``true`` a bool)."""
-    import yaml
+    from .._yaml import parse_yaml
 
     out: dict[str, Any] = {}
     for item in items:
@@ -144,5 +156,5 @@ def parse_adapter_args(items: list[str]) -> dict[str, Any]:
             raise TvauError(
                 f"--adapter-arg {item!r} is not KEY=VALUE", fix="write e.g. --adapter-arg ckpt=DIR"
             )
-        out[key.strip()] = yaml.safe_load(value) if value.strip() else ""
+        out[key.strip()] = parse_yaml(value, path=f"--adapter-arg {key.strip()}") if value.strip() else ""
     return out

@@ -1,7 +1,10 @@
-"""The benchmark's inputs: the ``samples`` and ``videos`` configs of an exported dataset.
+"""The benchmark's inputs: the ``samples`` and ``videos`` configs of an exported dataset, and its identity.
 
-Accepted forms: a Hub repo id or an exported folder (Parquet configs, read with ``datasets.load_dataset``),
-or an annotation output folder (``samples.jsonl`` + ``videos.jsonl``, as ``tvau-bench annotate`` writes).
+Accepted forms: an exported folder (its Parquet shards, per the card's ``configs``, read directly with
+pyarrow: no ``datasets`` cache that could serve other content), a Hub repo id (that folder downloaded at the
+repo's current commit), or an annotation output folder (``samples.jsonl`` + ``videos.jsonl``, as
+``tvau-bench annotate`` writes). ``BenchmarkData.identity`` is the content hash of what was read: the card
+and every ``samples``/``videos`` shard, or the two JSONL files; runs record it and the fingerprint hashes it.
 """
 
 from __future__ import annotations
@@ -10,20 +13,32 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._io import iter_jsonl, sha256_json
+from .._io import iter_jsonl, sha256_file, sha256_json
 from ..errors import TvauError
 from ..schemas import validate
+
+BENCH_CONFIGS = ("samples", "videos")
 
 
 @dataclass
 class BenchmarkData:
-    """Samples per split (sorted by ``sample_id``) and video records by ``video_id``."""
+    """Samples per split (sorted by ``sample_id``) and video records by ``video_id``.
+
+    ``identity`` is the dataset's content hash (computed from the records when not given); ``revision`` the
+    Hub commit it was downloaded at (``None`` for a local folder).
+    """
 
     name: str
     samples: dict[str, list[dict[str, Any]]]
     videos: dict[str, dict[str, Any]]
     origin: str = ""
+    identity: str = ""
+    revision: str | None = None
     _by_id: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.identity:
+            self.identity = sha256_json({"samples": self.samples, "videos": self.videos})
 
     def split(self, split: str) -> list[dict[str, Any]]:
         """The samples of ``split``; an unknown or empty split is an error naming the ones there are."""
@@ -50,65 +65,66 @@ class BenchmarkData:
         return sha256_json(self.split(split))
 
 
-def load_benchmark(spec: str | Path) -> BenchmarkData:
-    """Load a dataset from a Hub repo id, an exported folder, or an annotation output folder."""
+def load_benchmark(spec: str | Path, *, revision: str | None = None) -> BenchmarkData:
+    """Load a dataset from a Hub repo id, an exported folder, or an annotation output folder.
+
+    ``revision`` (Hub ids only; a folder has none) is the branch, tag or commit to load, default main.
+    """
     path = Path(spec)
     if path.is_dir() and (path / "samples.jsonl").is_file():
         return _from_jsonl(path)
     if path.exists() and not path.is_dir():
         raise TvauError("a dataset must be a folder or a Hub repo id", path=path)
-    if not path.exists() and (str(spec).startswith((".", "/")) or str(spec).count("/") != 1):
+    if path.is_dir():
+        return _from_folder(path, path.resolve().name, str(spec))
+    if str(spec).startswith((".", "/")) or str(spec).count("/") != 1:
         raise TvauError(
             "dataset not found",
             path=spec,
             fix="pass an exported folder, an annotate output folder or a Hub repo id",
         )
-    return _from_hub(str(spec), local=path.is_dir())
+    from ..hub.load import hub_snapshot
+
+    folder, commit = hub_snapshot(str(spec), BENCH_CONFIGS, revision)
+    return _from_folder(folder, str(spec), str(spec), revision=commit)
 
 
 def _from_jsonl(folder: Path) -> BenchmarkData:
+    from ..hub.shards import content_identity
+
+    files = [name for name in ("samples.jsonl", "videos.jsonl") if (folder / name).is_file()]
+    identity = content_identity({name: sha256_file(folder / name) for name in files})
     samples: dict[str, list[dict[str, Any]]] = {}
     for line, rec in iter_jsonl(folder / "samples.jsonl"):
         validate(rec, "sample", path=str(folder / "samples.jsonl"), line=line)
         samples.setdefault(rec["split"], []).append(rec)
     videos_file = folder / "videos.jsonl"
     videos = {rec["video_id"]: rec for _, rec in iter_jsonl(videos_file)} if videos_file.is_file() else {}
-    return _finish(folder.resolve().name, samples, videos, str(folder))
+    return _finish(folder.resolve().name, samples, videos, str(folder), identity)
 
 
-def _from_hub(spec: str, *, local: bool) -> BenchmarkData:
-    from ..hub.load import load  # datasets.load_dataset after the card's schema-version check
+def _from_folder(folder: Path, name: str, origin: str, *, revision: str | None = None) -> BenchmarkData:
+    """An exported folder's ``samples`` and ``videos`` shards, each checked, with their content identity."""
+    from ..hub.card import read_card
+    from ..hub.load import check_schema_version
+    from ..hub.shards import CARD, content_identity, read_config
 
-    loaded = {}
-    for config in ("samples", "videos"):
-        try:
-            loaded[config] = load(spec, config)
-        except TvauError:
-            raise
-        except Exception as exc:  # datasets raises many types; the user needs the cause and the fix
-            raise TvauError(
-                f"cannot load config {config!r}: {type(exc).__name__}: {exc}",
-                path=spec,
-                fix="pass an exported folder (with its README.md configs) or a reachable Hub repo id",
-            ) from None
-    from ..hub.features import from_arrow_row  # Arrow stores maps as key/value lists
-
-    samples = {}
-    for split, ds in loaded["samples"].items():
-        rows = [from_arrow_row(r, "samples") for r in ds.to_list()]
-        for i, rec in enumerate(rows):
-            validate(rec, "sample", path=f"{spec} (samples/{split})", line=i + 1)
-        samples[split] = rows
-    videos = {
-        rec["video_id"]: rec
-        for ds in loaded["videos"].values()
-        for rec in (from_arrow_row(r, "videos") for r in ds.to_list())
-    }
-    name = Path(spec).resolve().name if local else spec
-    return _finish(name, samples, videos, spec)
+    meta, _ = read_card(folder / CARD)
+    check_schema_version(meta.get("schema_version"), str(folder / CARD))
+    hashes = {CARD: sha256_file(folder / CARD)}
+    rows: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for config in BENCH_CONFIGS:
+        for split, shards in read_config(folder, meta, config).items():
+            for shard in shards:
+                hashes[shard.rel] = shard.sha256
+                rows.setdefault(config, {}).setdefault(split, []).extend(shard.rows)
+    videos = {rec["video_id"]: rec for recs in rows.get("videos", {}).values() for rec in recs}
+    return _finish(name, rows.get("samples", {}), videos, origin, content_identity(hashes), revision)
 
 
-def _finish(name: str, samples: dict, videos: dict, origin: str) -> BenchmarkData:
+def _finish(
+    name: str, samples: dict, videos: dict, origin: str, identity: str, revision: str | None = None
+) -> BenchmarkData:
     for split, rows in samples.items():
         rows.sort(key=lambda r: r["sample_id"])
         seen = set()
@@ -116,4 +132,4 @@ def _finish(name: str, samples: dict, videos: dict, origin: str) -> BenchmarkDat
             if r["sample_id"] in seen:
                 raise TvauError(f"duplicate sample_id {r['sample_id']!r} in split {split!r}", path=origin)
             seen.add(r["sample_id"])
-    return BenchmarkData(name=name, samples=samples, videos=videos, origin=origin)
+    return BenchmarkData(name, samples, videos, origin=origin, identity=identity, revision=revision)

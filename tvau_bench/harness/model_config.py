@@ -6,14 +6,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-import yaml
-
 from .. import shipped
 from .._io import sha256_json
+from .._yaml import read_yaml
 from ..errors import TvauError
+from ..schemas import load_schema
+from ..schemas.config import check_config
 
-ADAPTERS = ("openai", "transformers", "vllm", "replay", "majority", "geometry-oracle", "ahd-template", "tvau")
+# The schema (tvau_bench/schemas/model_config.json) is the one declaration of every key, type and range.
+ADAPTERS = tuple(load_schema("model_config")["properties"]["adapter"]["enum"])
 # How to reach a model, not which model: changing these never splits a run (a restarted server on another port).
 TRANSPORT_ARGS = frozenset(
     {
@@ -28,35 +29,6 @@ TRANSPORT_ARGS = frozenset(
     }
 )
 DEFAULT_GENERATION = {"temperature": 0.0, "top_p": 1.0, "max_new_tokens": 128, "seed": 0}
-
-SCHEMA: dict[str, Any] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["name", "adapter"],
-    "properties": {
-        "name": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.+-]{0,99}$"},
-        "display_name": {"type": "string", "minLength": 1, "maxLength": 200},
-        "hf_id": {"type": ["string", "null"], "maxLength": 200},
-        "revision": {"type": ["string", "null"], "maxLength": 200},
-        "size_b": {"type": ["number", "null"], "minimum": 0},
-        "adapter": {"enum": list(ADAPTERS)},
-        "shots": {"enum": [0, 1]},
-        "adapter_args": {"type": "object"},
-        "generation": {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {
-                "temperature": {"type": "number", "minimum": 0},
-                "top_p": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
-                "max_new_tokens": {"type": "integer", "minimum": 1, "maximum": 8192},
-                "seed": {"type": "integer"},
-            },
-        },
-        "serve": {"type": ["object", "null"]},
-        "notes": {"type": "string"},
-    },
-}
 
 
 @dataclass(frozen=True)
@@ -87,17 +59,9 @@ class ModelConfig:
 
 def model_config_from_dict(obj: Any, *, path: str | None = None) -> ModelConfig:
     """Validate and build a :class:`ModelConfig`; errors name the file and the field."""
-    errors = sorted(
-        jsonschema.Draft202012Validator(SCHEMA).iter_errors(obj), key=lambda e: list(e.absolute_path)
+    check_config(
+        obj, "model_config", path=path, fix="see tvau_bench/schemas/model_config.json or baselines/*.yaml"
     )
-    if errors:
-        e = errors[0]
-        raise TvauError(
-            e.message,
-            path=path,
-            field=".".join(map(str, e.absolute_path)) or None,
-            fix="see the model config format in tvau_bench/harness/model_config.py or baselines/*.yaml",
-        )
     gen = {**DEFAULT_GENERATION, **(obj.get("generation") or {})}
     return ModelConfig(
         name=obj["name"],
@@ -114,18 +78,15 @@ def model_config_from_dict(obj: Any, *, path: str | None = None) -> ModelConfig:
     )
 
 
-def load_model_config(path_or_name: str | Path) -> ModelConfig:
-    """Load ``path_or_name``: a YAML file, or the name of a shipped baseline (``baselines/NAME.yaml``)."""
+def load_model_config(path_or_name: str | Path, adapter_args: dict[str, Any] | None = None) -> ModelConfig:
+    """Load ``path_or_name``: a YAML file, or the name of a shipped baseline (``baselines/NAME.yaml``).
+
+    ``adapter_args`` (from ``--adapter-arg``) replace the file's before the config is checked.
+    """
     path = _resolve(path_or_name)
-    try:
-        obj = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise TvauError(
-            f"invalid YAML: {getattr(exc, 'problem', exc)}",
-            path=path,
-            line=None if mark is None else mark.line + 1,
-        ) from None
+    obj = read_yaml(path)
+    if adapter_args and isinstance(obj, dict) and isinstance(obj.get("adapter_args") or {}, dict):
+        obj["adapter_args"] = {**(obj.get("adapter_args") or {}), **adapter_args}
     return model_config_from_dict(obj, path=str(path))
 
 

@@ -1,8 +1,8 @@
 """The benchmark protocol: its version, its settings, the one-shot exemplar, and the fingerprint of a run.
 
-Two runs are comparable exactly when their fingerprints are equal: the fingerprint hashes the prompts, every
-sample's frame indices (with the rest of the sample records), the resolution cap, the exemplar, the number of
-shots, the history mode and the generation settings.
+Two runs are comparable exactly when their fingerprints are equal: the fingerprint hashes the dataset's content
+identity (``BenchmarkData.identity``), the prompts, every sample's frame indices (with the rest of the sample
+records), the resolution cap, the exemplar, the number of shots, the history mode and the generation settings.
 """
 
 from __future__ import annotations
@@ -110,11 +110,15 @@ def evaluation_set(
 
 
 def fingerprint(
-    protocol: Protocol, samples: Sequence[dict[str, Any]], exemplar: dict[str, Any] | None
+    protocol: Protocol, samples: Sequence[dict[str, Any]], exemplar: dict[str, Any] | None, dataset: str
 ) -> str:
-    """SHA-256 of the protocol settings, the prompt texts, the split's sample records and the exemplar."""
+    """SHA-256 of the dataset identity, the protocol settings, the prompts, the split's samples and the exemplar.
+
+    ``dataset`` is ``BenchmarkData.identity``: a dataset changed in any shard or in its card fingerprints anew.
+    """
     return sha256_json(
         {
+            "dataset": dataset,
             "protocol": protocol.as_dict(),
             "prompts": protocol.prompts.as_dict(),
             "samples": sha256_json(sorted(samples, key=lambda s: s["sample_id"])),

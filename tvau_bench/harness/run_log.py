@@ -7,16 +7,20 @@ recomputed from the log.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 
-from .._io import iter_jsonl, read_json
+from .._io import atomic_write_text, iter_jsonl, read_json
 from ..errors import TvauError
+from ..schemas import error_message
 
 LOG, MANIFEST, RESULTS = "samples.jsonl", "run.json", "results.json"
+# Row fields that measure the machine, not the answers: two runs of one sample differ there and nowhere else.
+TIMING_FIELDS = ("elapsed_s",)
 
 _TURN = {
     "type": "object",
@@ -89,7 +93,9 @@ def read_log(log: Path, fingerprint: str) -> list[tuple[int, dict[str, Any]]]:
         errors = row_schema_errors(row)
         if errors:
             e = errors[0]
-            raise TvauError(e.message, path=log, line=line, field=".".join(map(str, e.absolute_path)) or None)
+            raise TvauError(
+                error_message(e), path=log, line=line, field=".".join(map(str, e.absolute_path)) or None
+            )
         if row["fingerprint"] != fingerprint:
             raise TvauError(
                 f"fingerprint {row['fingerprint'][:12]} differs from the run's {fingerprint[:12]}",
@@ -111,3 +117,69 @@ def load_run(rundir: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     log = rundir / LOG
     rows = [row for _, row in iter_jsonl(log, tolerate_torn_tail=True)] if log.is_file() else []
     return man, rows
+
+
+def unique_rows(log: Path, pairs: Iterable[tuple[int, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """Rows by sample id from ``(line, row)`` pairs; a sample logged twice is an error naming both lines.
+
+    Two processes appending to one log (before run folders were locked) leave such repeats.
+    """
+    rows: dict[str, dict[str, Any]] = {}
+    first: dict[str, int] = {}
+    for line, row in pairs:
+        sid = row.get("sample_id")
+        if sid in rows:
+            same = _answers(rows[sid]) == _answers(row)
+            raise TvauError(
+                f"sample {sid!r} is logged twice (first at line {first[sid]}"
+                f"{', same answers' if same else ', different answers'})",
+                path=log,
+                line=line,
+                field="sample_id",
+                fix=f"run `tvau-bench score {log.parent} --repair` to keep the first copy of each sample"
+                if same
+                else "the log mixes two runs that disagree: rerun with --new-run",
+            )
+        rows[sid] = row
+        first[sid] = line
+    return rows
+
+
+def repair_log(log: Path) -> int:
+    """Rewrite ``log`` (atomically) without the repeats of a sample, keeping each first copy; returns how many
+    lines were dropped. Repeats must have the same answers (timings aside); otherwise nothing is changed.
+
+    A torn last line (a kill mid-append) is dropped too: its sample is simply run again.
+    """
+    kept: list[str] = []
+    first: dict[str, tuple[int, dict[str, Any]]] = {}
+    dropped = 0
+    lines = log.read_text(encoding="utf-8").splitlines(keepends=True)
+    pairs = dict(iter_jsonl(log, tolerate_torn_tail=True))
+    for no, text in enumerate(lines, start=1):
+        if no not in pairs:  # a blank line, or the torn tail
+            dropped += bool(text.strip())
+            continue
+        row = pairs[no]
+        sid = row.get("sample_id")
+        if sid not in first:
+            first[sid] = (no, row)
+            kept.append(text if text.endswith("\n") else text + "\n")
+            continue
+        if _answers(first[sid][1]) != _answers(row):
+            raise TvauError(
+                f"sample {sid!r} is logged twice with different answers (lines {first[sid][0]} and {no}): "
+                "no copy can be chosen as the run's",
+                path=log,
+                line=no,
+                field="sample_id",
+                fix="the log mixes two runs that disagree: rerun with --new-run",
+            )
+        dropped += 1
+    if dropped:
+        atomic_write_text(log, "".join(kept))
+    return dropped
+
+
+def _answers(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k not in TIMING_FIELDS}

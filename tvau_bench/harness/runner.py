@@ -1,7 +1,8 @@
 """Run a model through the protocol on a dataset split, one fsynced log line per sample, resumable.
 
-``RUNDIR`` holds ``run.json`` (what this run is: fingerprint, model, dataset, protocol), ``samples.jsonl``
-(one line per sample, appended and fsynced as each finishes) and ``results.json`` (recomputed from the log).
+``RUNDIR`` holds ``run.json`` (what this run is: fingerprint, model, dataset and its content hash, protocol),
+``samples.jsonl`` (one line per sample, appended and fsynced as each finishes) and ``results.json`` (recomputed
+from the log).
 A rerun with the same fingerprint and model skips the samples already logged; a torn last line (a kill
 mid-append) is cut off and that sample is run again. A different fingerprint or model refuses to mix unless
 ``new_run`` is set, which moves the old files to ``RUNDIR/archive/`` first.
@@ -13,13 +14,14 @@ import os
 import subprocess
 import threading
 import time
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .. import __version__
 from .._io import append_jsonl, iter_jsonl, read_json, sha256_bytes, write_json
+from .._lock import folder_lock
 from ..errors import TvauError
 from ..progress import progress
 from ..schemas import validate
@@ -39,7 +41,7 @@ from .messages import (
 )
 from .model_config import ModelConfig
 from .protocol import PROTOCOL_VERSION, Protocol, evaluation_set, fingerprint
-from .run_log import LOG, MANIFEST, RESULTS, load_run
+from .run_log import LOG, MANIFEST, RESULTS, load_run, unique_rows
 from .scoring import parse_answer, sample_scores, score_rows
 
 
@@ -66,7 +68,21 @@ def run(
     data: BenchmarkData | None = None,
     adapter: Adapter | None = None,
 ) -> dict[str, Any]:
-    """Run (or resume) ``config`` under ``opts``; returns the results dict also written to results.json."""
+    """Run (or resume) ``config`` under ``opts``; returns the results dict also written to results.json.
+
+    The run folder is locked for the whole run: a second process on it is refused at once.
+    """
+    with folder_lock(opts.out, "run folder"):
+        return _run(config, opts, data=data, adapter=adapter)
+
+
+def _run(
+    config: ModelConfig,
+    opts: RunOptions,
+    *,
+    data: BenchmarkData | None,
+    adapter: Adapter | None,
+) -> dict[str, Any]:
     t0 = time.monotonic()
     data = data or load_benchmark(opts.dataset)
     protocol = Protocol(
@@ -78,7 +94,7 @@ def run(
         generation=config.generation,
     )
     samples, exemplar = evaluation_set(data.samples, opts.split, protocol.shots, opts.exemplar_seed)
-    fp = fingerprint(protocol, samples, exemplar)
+    fp = fingerprint(protocol, samples, exemplar, data.identity)
     selected = select_samples(samples, opts.limit)
     adapter = adapter or make_adapter(config)
     manifest = {
@@ -91,6 +107,8 @@ def run(
         "model_hash": config.hash(),
         "adapter": config.adapter,
         "dataset": data.name,
+        "dataset_sha256": data.identity,
+        "dataset_revision": data.revision,
         "source": data.source,
         "split": opts.split,
         "n_expected": len(samples),
@@ -219,11 +237,7 @@ def open_rundir(out: Path, manifest: dict[str, Any], *, new_run: bool) -> dict[s
         )
         if not same:
             if not new_run:
-                what = (
-                    "another model config"
-                    if old.get("fingerprint") == manifest["fingerprint"]
-                    else "another protocol fingerprint"
-                )
+                what = _difference(old, manifest)
                 raise TvauError(
                     f"holds a run with {what} (model {old.get('model', {}).get('name')!r}, fingerprint "
                     f"{str(old.get('fingerprint'))[:12]}; this run: {manifest['model']['name']!r}, "
@@ -237,14 +251,25 @@ def open_rundir(out: Path, manifest: dict[str, Any], *, new_run: bool) -> dict[s
     if not log.is_file():
         return {}
     _cut_torn_tail(log)
-    done: dict[str, dict[str, Any]] = {}
-    for line, row in iter_jsonl(log):
+    pairs = list(iter_jsonl(log))
+    for line, row in pairs:
         if row.get("fingerprint") != manifest["fingerprint"]:
             raise TvauError(
                 "row has another fingerprint than run.json", path=log, line=line, fix="use --new-run"
             )
-        done[row["sample_id"]] = row
-    return done
+    return unique_rows(log, pairs)
+
+
+def _difference(old: dict[str, Any], new: dict[str, Any]) -> str:
+    """What makes the run in RUNDIR (``old`` run.json) another run than ``new``, in words."""
+    if old.get("fingerprint") == new["fingerprint"]:
+        return "another model config"
+    if "dataset_sha256" not in old:
+        return "no dataset identity (made by an older tvau-bench)"
+    if old["dataset_sha256"] != new["dataset_sha256"]:
+        was, now = str(old["dataset_sha256"])[:12], new["dataset_sha256"][:12]
+        return f"other dataset content (sha256 {was}, now {now})"
+    return "another protocol fingerprint"
 
 
 def results_from_log(rundir: str | Path, *, timings: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -253,9 +278,18 @@ def results_from_log(rundir: str | Path, *, timings: dict[str, Any] | None = Non
     log = Path(rundir) / LOG
     if not rows:
         raise TvauError("no samples logged yet", path=log, fix="run `tvau-bench run` first")
+    unique_rows(log, iter_jsonl(log, tolerate_torn_tail=True))
     results = score_rows(rows)
     if results["fingerprint"] != man["fingerprint"]:
         raise TvauError("log rows and run.json disagree on the fingerprint", path=log)
+    if "dataset_sha256" not in man:
+        raise TvauError(
+            "run.json has no dataset_sha256: the run was made by an older tvau-bench, before datasets were "
+            "identified by their content, so its results cannot be tied to a dataset",
+            path=Path(rundir) / MANIFEST,
+            field="dataset_sha256",
+            fix="rerun it with this version (`tvau-bench run ... --new-run` archives the old files)",
+        )
     proto = man["protocol"]
     results.update(
         {
@@ -265,6 +299,8 @@ def results_from_log(rundir: str | Path, *, timings: dict[str, Any] | None = Non
             "package_version": man.get("package_version", __version__),
             "git_commit": man.get("git_commit"),
             "dataset": man["dataset"],
+            "dataset_sha256": man["dataset_sha256"],
+            "dataset_revision": man.get("dataset_revision"),
             "source": man.get("source"),
             "split": man["split"],
             "shots": proto["shots"],
@@ -299,7 +335,11 @@ def git_commit() -> str | None:
 
 
 def _execute(fn, items: list, workers: int, sink, *, desc: str) -> None:
-    """Map ``fn`` over ``items`` with ``workers`` threads, handing each result to ``sink`` as it finishes."""
+    """Map ``fn`` over ``items`` with ``workers`` threads, handing each result to ``sink`` as it finishes.
+
+    After a failure no new item starts; the items already running finish and are sunk, then the first error
+    is raised. A kill at any moment therefore loses only the items in flight.
+    """
     bar = progress(total=len(items), desc=desc, unit="sample")
     try:
         if workers <= 1:
@@ -310,20 +350,25 @@ def _execute(fn, items: list, workers: int, sink, *, desc: str) -> None:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             futures = {pool.submit(fn, item) for item in items}
             error: BaseException | None = None
-            while futures and error is None:
-                finished, futures = wait(futures, return_when=FIRST_EXCEPTION)
-                for fut in finished:
-                    if fut.exception() is not None:
-                        error = error or fut.exception()
-                        continue
-                    sink(fut.result())  # log every finished sample, even when another one failed
-                    bar.update(1)
-            if error is not None:
+            try:
+                while futures:
+                    finished, futures = wait(futures, return_when=FIRST_COMPLETED)
+                    for fut in finished:
+                        if fut.cancelled():
+                            continue
+                        if fut.exception() is not None:
+                            if error is None:
+                                error = fut.exception()
+                                for f in futures:
+                                    f.cancel()
+                            continue
+                        sink(fut.result())
+                        bar.update(1)
+            except BaseException:  # a failing sink or Ctrl-C: start nothing more, let the pool drain
                 for f in futures:
                     f.cancel()
-                for f in futures:  # samples already running finish; keep their rows too
-                    if not f.cancelled() and f.exception() is None:
-                        sink(f.result())
+                raise
+            if error is not None:
                 raise error
     finally:
         bar.close()

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._io import sha256_json
-from ..errors import TvauError
+from .._io import lone_surrogate, sha256_json
+from ..errors import TvauError, excerpt
 from ..schemas import schema_errors
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
@@ -67,6 +67,15 @@ def parse_submission(
             raise TvauError(
                 f"invalid JSON: {exc}", path=where, line=no, fix="write one JSON object per line"
             ) from None
+        bad = lone_surrogate(obj)
+        if bad is not None:
+            raise TvauError(
+                "holds a lone surrogate escape (such as \\ud800), which is not Unicode text",
+                path=where,
+                line=no,
+                field=excerpt(bad) or None,
+                fix="write the character itself, or escape both halves of its surrogate pair",
+            )
         errors = schema_errors(obj, "submission")
         if errors:
             fld, _, msg = errors[0].partition(": ")

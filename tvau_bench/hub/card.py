@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from .._yaml import parse_yaml
 from ..errors import TvauError
 from ..schemas import SCHEMA_VERSION, load_schema
 from .features import CONFIGS, DEFAULT_CONFIG, features_for, schema_name
@@ -72,7 +73,11 @@ LIMITS = {
     "ubnormal": "- UBnormal is rendered (synthetic) video: people and scenes look game-like, so models tuned on it "
     "may not transfer as is to real footage.",
     "shanghaitech": "- ShanghaiTech masks carry no object identity: targets are mask components linked over time "
-    "and may merge or split people in crowds; categories are often `unknown`.",
+    "and may merge or split people in crowds; categories are often `unknown`.\n"
+    "- ShanghaiTech's train split is normal-only, so its models are trained as in `annotation/shanghaitech.yaml`: "
+    "the AHD one-shot (`train ahd --shots 1`: the normal train videos plus the protocol's exemplar video, a test "
+    "video the protocol leaves out of the scored set); the RAE + LoRA is the UBnormal-trained one, fed this "
+    "AHD's heatmaps.",
 }
 
 FIELD_DOCS: dict[str, dict[str, str]] = {
@@ -129,6 +134,7 @@ class CardInputs:
     quarantine_count: int = 0
     license: str | None = None
     extra_tags: list[str] = field(default_factory=list)
+    partial: dict[str, Any] | None = None  # export.annotation_failures() of a run exported with allow_partial
 
 
 def render_card(inp: CardInputs) -> str:
@@ -154,10 +160,7 @@ def read_card(path: str | Path) -> tuple[dict[str, Any], str]:
         raise TvauError(
             "card's YAML front matter is not closed by ---", path=path, fix="re-export the folder"
         )
-    try:
-        meta = yaml.safe_load(text[4 : end + 1]) or {}
-    except yaml.YAMLError as exc:
-        raise TvauError(f"card YAML does not parse: {exc}", path=path, fix="re-export the folder") from None
+    meta = parse_yaml(text[4 : end + 1], path=path, first_line=2, fix="re-export the folder") or {}
     if not isinstance(meta, dict):
         raise TvauError("card YAML is not a mapping", path=path, fix="re-export the folder")
     return meta, text[end + 5 :]
@@ -237,9 +240,22 @@ def card_metadata(inp: CardInputs) -> dict[str, Any]:
         "annotations_creators": ["machine-generated"],
         "source_datasets": [f"extended|{s}" for s in source_keys(inp.videos)],
         "schema_version": SCHEMA_VERSION,
+        **({"partial_annotation": inp.partial} if inp.partial is not None else {}),
         "configs": configs,
         "dataset_info": infos,
     }
+
+
+def _partial_note(partial: dict[str, Any] | None) -> list[str]:
+    """The card's warning for a partial annotation run (nothing for a complete one)."""
+    if partial is None:
+        return []
+    videos = ", ".join(f"`{v}`" for v in partial["videos"]) or "not listed in the report"
+    return [
+        f"> **Partial annotation run.** {partial['failed_requests']} annotator request(s) failed after all "
+        f"retries and the data was exported with `--allow-partial`: targets and samples of the affected videos "
+        f"({videos}) are missing or quarantined (see `annotation/quarantine.jsonl`).\n"
+    ]
 
 
 def markdown_table(header: list[str], rows: list[list[Any]]) -> str:
@@ -382,6 +398,7 @@ def card_body(inp: CardInputs) -> str:
         "benchmark sample is a clip with a multi-turn dialogue: a Yes/No anomaly question, then (for abnormal "
         "clips) the anomalous target's appearance and its motion trajectory. Per-video records describe every "
         "annotated target; per-frame tracks give its box and pixel mask.\n",
+        *_partial_note(inp.partial),
         f"- **Hub repository:** `{inp.repo_id}`",
         f"- **Annotation licence:** `{licence}` (the annotations only; see *Source videos*)",
         f"- **Schema version:** `{SCHEMA_VERSION}` (JSON Schemas in `schemas/`)",

@@ -25,6 +25,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--max-shard-mb", type=int, default=256, help="largest shard, in MB of Arrow data (default 256)"
     )
     p.add_argument("--no-validate", action="store_true", help="skip validating the written folder")
+    p.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="export a run whose report.json shows requests that failed after all retries (`annotate` exit "
+        "status 3); the card then says the dataset is partial (metadata partial_annotation)",
+    )
     p.set_defaults(func=_export)
 
     p = sub.add_parser(
@@ -58,6 +64,7 @@ def _export(args: argparse.Namespace) -> int:
         license=args.license,
         max_shard_bytes=args.max_shard_mb << 20,
         check=not args.no_validate,
+        allow_partial=args.allow_partial,
     )
     for config, splits in res.stats.items():
         parts = [

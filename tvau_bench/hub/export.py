@@ -8,6 +8,10 @@ Layout written under ``out``::
     annotation/report.json, annotation/quarantine.jsonl   the annotation run's report (local paths and
                                                      timings removed) and its rejects
 
+An annotation run whose report counts requests that failed for good (``tvau-bench annotate`` exit status 3) is
+partial; it is refused unless ``allow_partial``, and a partial export says so in the card (metadata
+``partial_annotation`` and a warning under *Limitations*).
+
 Re-exporting the same annotations gives byte-identical Parquet: rows are sorted by a stable key, the writer
 options below are pinned, and nothing time-dependent is written into the data.
 """
@@ -130,6 +134,7 @@ def export(
     license: str | None = None,
     max_shard_bytes: int = MAX_SHARD_BYTES,
     check: bool = True,
+    allow_partial: bool = False,
 ) -> ExportResult:
     """Write the Hub dataset folder ``out`` from an annotation folder; see the module doc for the layout.
 
@@ -145,6 +150,17 @@ def export(
         raise TvauError("videos.jsonl has no rows", path=ann.root, fix="annotate at least one video")
     if out.resolve() == ann.root.resolve():
         raise TvauError("output folder is the annotation folder", path=out, fix="choose another --out")
+    partial = annotation_failures(ann.report)
+    if partial is not None and not allow_partial:
+        videos = ", ".join(partial["videos"][:5]) or "not listed"
+        raise TvauError(
+            f"the annotation run is partial: {partial['failed_requests']} request(s) failed after all retries "
+            f"(videos: {videos})",
+            path=ann.root / "report.json",
+            field="requests.failures",
+            fix="rerun the same `tvau-bench annotate` command to retry them, or pass --allow-partial "
+            "(recorded in the card)",
+        )
     # The card goes first and comes back last: a killed export leaves a folder that fails validation.
     (out / "README.md").unlink(missing_ok=True)
     video_split = {v["video_id"]: v["split"] for v in ann.videos}
@@ -173,6 +189,7 @@ def export(
             report=public_report,
             quarantine_count=ann.quarantine_count,
             license=license,
+            partial=partial,
         )
     )
     atomic_write_bytes(out / "README.md", card.encode("utf-8"))
@@ -269,6 +286,22 @@ def public_report_of(report: dict[str, Any]) -> dict[str, Any]:
         if isinstance(node, dict):
             node.pop(key[-1], None)
     return out
+
+
+def annotation_failures(report: dict[str, Any] | None) -> dict[str, Any] | None:
+    """``{"failed_requests": n, "videos": [...]}`` when the run's report counts requests that failed for good.
+
+    ``None`` for a complete run (or one without a report). ``videos`` is empty for reports written before
+    ``requests.failed`` listed them.
+    """
+    requests = (report or {}).get("requests")
+    failures = requests.get("failures") if isinstance(requests, dict) else None
+    n = sum(int(v) for v in failures.values()) if isinstance(failures, dict) else 0
+    if n == 0:
+        return None
+    listed = requests.get("failed") if isinstance(requests.get("failed"), list) else []
+    videos = sorted({str(f["video_id"]) for f in listed if isinstance(f, dict) and "video_id" in f})
+    return {"failed_requests": n, "videos": videos}
 
 
 def group_by_split(

@@ -13,7 +13,6 @@ agrees with the label. Problems are collected, never raised, so one run reports 
 
 from __future__ import annotations
 
-import fnmatch
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from importlib import resources
@@ -26,6 +25,7 @@ from ..schemas import NAMES, SCHEMA_VERSION, schema_errors
 from .card import read_card
 from .fastcheck import checker_for
 from .features import CONFIGS, DEFAULT_CONFIG, arrow_schema, from_arrow_row
+from .shards import arrow_problems, data_folder_files, matching
 
 TURN_KINDS = ("yes_no", "target", "trajectory")
 KEEP_PER_CHECK = 1000
@@ -126,9 +126,7 @@ def _check_card(root: Path, meta: dict[str, Any], rep: ValidationReport) -> dict
         rep.add("card", "README.md", f"config {DEFAULT_CONFIG!r} is not marked default")
     files: dict[str, dict[str, list[Path]]] = {}
     listed: set[Path] = set()
-    all_shards = (
-        sorted(p for p in (root / "data").rglob("*") if p.is_file()) if (root / "data").is_dir() else []
-    )
+    all_shards = data_folder_files(root)
     for config in CONFIGS:
         entry = configs.get(config)
         if entry is None:
@@ -147,7 +145,7 @@ def _check_card(root: Path, meta: dict[str, Any], rep: ValidationReport) -> dict
             if not isinstance(pattern, str):
                 rep.add("card", "README.md", f"config {config!r} split {split!r} has no path pattern")
                 continue
-            matched = [p for p in all_shards if fnmatch.fnmatchcase(p.relative_to(root).as_posix(), pattern)]
+            matched = matching(root, all_shards, pattern)
             if not matched:
                 rep.add("layout", pattern, f"config {config!r} split {split!r} matches no file")
             files[config][split] = matched
@@ -227,20 +225,8 @@ def _iter_rows(root: Path, config: str, split_files: dict[str, list[Path]], rep:
 
 
 def _compare_arrow(actual: Any, expected: Any, rel: str, rep: ValidationReport) -> None:
-    if actual.equals(expected, check_metadata=False):
-        return
-    want = {f.name: f.type for f in expected}
-    have = {f.name: f.type for f in actual}
-    for name in want:
-        if name not in have:
-            rep.add("arrow-type", rel, f"column {name!r} missing")
-        elif not have[name].equals(want[name]):
-            rep.add("arrow-type", rel, f"column {name!r} is {have[name]}, expected {want[name]}")
-    for name in have:
-        if name not in want:
-            rep.add("arrow-type", rel, f"unexpected column {name!r}")
-    if list(have) != list(want) and set(have) == set(want):
-        rep.add("arrow-type", rel, "columns are not in the schema's order")
+    for problem in arrow_problems(actual, expected):
+        rep.add("arrow-type", rel, problem)
 
 
 @dataclass

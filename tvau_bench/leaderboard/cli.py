@@ -66,6 +66,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _add(args: argparse.Namespace) -> int:
+    from .._lock import folder_lock
+
+    with folder_lock(args.root, "leaderboard"):
+        return _add_locked(args)
+
+
+def _add_locked(args: argparse.Namespace) -> int:
     from ..errors import TvauError
     from .detection import add_detection, is_detect_output
     from .store import add_run
@@ -87,10 +94,13 @@ def _add(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
+    from .._lock import folder_lock
     from .render import render
 
-    for path in render(args.root, args.out):
-        print(path)
+    # an `add` meanwhile would change what is rendered halfway through
+    with folder_lock(args.root, "leaderboard", create=False):
+        for path in render(args.root, args.out):
+            print(path)
     return 0
 
 

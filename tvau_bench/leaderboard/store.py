@@ -1,9 +1,9 @@
 """The results store: admit a run folder after checking it, and read admitted runs back for rendering.
 
 ``leaderboard add RUNDIR`` checks, in order: the files are there and parse; every log line has the run-log shape;
-the run was made under this package's protocol version; every line carries the run's fingerprint; the split's
-samples are all present, once each; the fingerprint recomputed from the dataset, the prompts and the protocol
-settings equals the logged one; each line's parsed answers and per-sample scores follow from its raw answers
+the run was made under this package's protocol version; the dataset given has the content the run recorded
+(``dataset_sha256``); every line carries the run's fingerprint; the split's samples are all present, once each;
+the fingerprint recomputed from the dataset, the prompts and the protocol settings equals the logged one; each line's parsed answers and per-sample scores follow from its raw answers
 (``harness.scoring.row_problems``); references, labels and turns match the dataset; and ``results.json``
 equals what ``score_rows`` recomputes from the log. Any failure refuses the run, naming the file and line.
 
@@ -100,7 +100,8 @@ def add_run(
     manifest = _read_manifest(rundir)
     if dataset is None:
         try:
-            data = load_benchmark(manifest["dataset"])
+            # a Hub dataset at the commit the run was made on (a later commit is other content)
+            data = load_benchmark(manifest["dataset"], revision=manifest.get("dataset_revision"))
         except TvauError as exc:
             raise TvauError(
                 f"cannot open the run's dataset {manifest['dataset']!r} to check completeness and fingerprint "
@@ -197,6 +198,7 @@ def validate_run(rundir: str | Path, data: Any) -> dict[str, Any]:
             field="protocol_version",
             fix="rerun the model with this package version",
         )
+    _check_identity(rundir, manifest, data)
     rows = read_log(log, manifest["fingerprint"])
     proto = manifest.get("protocol") or {}
     scored, _ = evaluation_set(
@@ -262,6 +264,27 @@ def _check_complete(log: Path, rows: list[tuple[int, dict[str, Any]]], samples: 
         )
 
 
+def _check_identity(rundir: Path, manifest: dict[str, Any], data: Any) -> None:
+    """The dataset given must have the very content the run was made on (its card and shard hashes)."""
+    have = manifest.get("dataset_sha256")
+    if have is None:
+        raise TvauError(
+            "run.json has no dataset_sha256: the run was made by an older tvau-bench, before datasets were "
+            "identified by their content",
+            path=rundir / MANIFEST,
+            field="dataset_sha256",
+            fix="rerun the model with this version (`tvau-bench run ... --new-run`)",
+        )
+    if have != data.identity:
+        raise TvauError(
+            f"the run was made on dataset content {str(have)[:12]}, but {data.origin or data.name} holds "
+            f"{data.identity[:12]}: the dataset changed since the run, or this is another dataset of that name",
+            path=rundir / MANIFEST,
+            field="dataset_sha256",
+            fix="pass --dataset with the exact dataset the run used, or rerun the model on this one",
+        )
+
+
 def _check_fingerprint(rundir: Path, manifest: dict[str, Any], data: Any) -> None:
     """Recompute the fingerprint from this package's prompts and protocol code, the dataset and the settings."""
     from ..harness.protocol import Protocol, fingerprint
@@ -287,7 +310,7 @@ def _check_fingerprint(rundir: Path, manifest: dict[str, Any], data: Any) -> Non
             fix="rerun",
         )
     scored, exemplar = evaluation_set(data.samples, protocol.split, protocol.shots, protocol.exemplar_seed)
-    want = fingerprint(protocol, scored, exemplar)
+    want = fingerprint(protocol, scored, exemplar, data.identity)
     if want != manifest["fingerprint"]:
         raise TvauError(
             f"fingerprint {manifest['fingerprint'][:12]} does not match {want[:12]}, the protocol fingerprint "

@@ -30,6 +30,12 @@ def register(subparsers: Any) -> None:
     r.add_argument("--iou", type=float, default=0.1, help="IoU threshold for a match (default 0.1)")
     r.add_argument("--track-fraction", type=float, default=0.1, help="share of a track's boxes to detect it")
     r.add_argument("--json", action="store_true", help="print one JSON object")
+    r.add_argument(
+        "--strict",
+        action="store_true",
+        help="error (exit 2) when a tracks file has no detections file or a detections file no tracks file "
+        "(give a normal video an empty tracks file); without it they are warnings",
+    )
     r.set_defaults(func=_region)
 
     f = sub.add_parser("frame", help="micro and macro frame AUC from labels/ and scores/ folders")
@@ -80,11 +86,38 @@ def _region(args: argparse.Namespace) -> int:
 
     tracks = read_tracks_dir(args.tracks)
     dets = read_detections_dir(args.detections)
+    no_dets, no_tracks = sorted(set(tracks) - set(dets)), sorted(set(dets) - set(tracks))
+    problems = []
+    if no_dets:
+        problems.append(
+            f"{len(no_dets)} tracks file(s) of {args.tracks} have no detections file in {args.detections}, so "
+            f"their regions count as missed: {_names(no_dets)}"
+        )
+    if no_tracks:
+        problems.append(
+            f"{len(no_tracks)} detections file(s) of {args.detections} match no tracks file in {args.tracks}, "
+            f"so their detections can only be false positives (right for a normal video: give it an empty "
+            f"tracks file to say so): {_names(no_tracks)}"
+        )
+    if problems and args.strict:
+        raise TvauError(
+            "; ".join(problems),
+            fix="name each detections file after its video's tracks file, write an empty detections file for "
+            "a video with no detections and an empty tracks file for a normal video",
+        )
+    for problem in problems:
+        print(f"warning: {problem}", file=sys.stderr)
     res = region_metrics(tracks, dets, args.num_frames, iou=args.iou, track_fraction=args.track_fraction)
     out = res.to_dict()
-    out["videos_without_tracks"] = sorted(set(dets) - set(tracks))
+    out["videos_without_tracks"] = no_tracks
+    out["videos_without_detections"] = no_dets
     _print(out, args.json)
     return 0
+
+
+def _names(videos: list[str], shown: int = 10) -> str:
+    more = f", ... ({len(videos) - shown} more)" if len(videos) > shown else ""
+    return ", ".join(videos[:shown]) + more
 
 
 def _frame(args: argparse.Namespace) -> int:

@@ -22,10 +22,29 @@ def register(subparsers: Any) -> None:
     a.add_argument(
         "--lvlm", default=None, help="local Qwen2.5-VL folder (qwen-vision backbone or --text lvlm)"
     )
-    a.add_argument("--text", choices=("hashed", "learned", "lvlm"), default=None, help="how S_c is made")
+    a.add_argument(
+        "--text",
+        choices=("hashed", "learned", "lvlm"),
+        default=None,
+        help="how S_c is made (default: lvlm with --lvlm or qwen-vision, else hashed, the CPU stand-in)",
+    )
     a.add_argument(
         "--vision-layers", default=None, help="qwen-vision: comma-separated block indices (default 7,15,23)"
     )
+    a.add_argument(
+        "--shots",
+        type=int,
+        choices=(1,),
+        default=None,
+        help="1: AHD (1S), normal videos plus the one-shot exemplar video only (default: all, AHD (FT))",
+    )
+    a.add_argument(
+        "--dataset",
+        type=Path,
+        default=None,
+        help="--shots 1: the benchmark dataset whose protocol exemplar to use (default: picked from the source)",
+    )
+    a.add_argument("--exemplar-seed", type=int, default=None, help="--shots 1: the protocol's exemplar seed")
     a.add_argument("--loss", choices=("ce", "focal-dice"), default="ce")
     a.add_argument("--epochs", type=int, default=None)
     a.add_argument("--steps-per-epoch", type=int, default=None)
@@ -46,12 +65,26 @@ def register(subparsers: Any) -> None:
     r.add_argument("--source", required=True, type=Path, help="the source root the samples' frames come from")
     r.add_argument("--out", required=True, type=Path)
     r.add_argument(
-        "--ahd", type=Path, default=None, help="AHD checkpoint for heatmaps (default: ground-truth masks)"
+        "--ahd",
+        type=Path,
+        default=None,
+        help="AHD checkpoint whose heatmaps the RAE reads (required by default)",
+    )
+    r.add_argument(
+        "--gt-heatmaps",
+        action="store_true",
+        help="train on ground-truth masks instead of AHD heatmaps (recorded; an empty mask gives 'No' away)",
     )
     r.add_argument("--split", default="train")
+    r.add_argument(
+        "--shots", type=int, choices=(0, 1), default=1, help="the protocol's exemplar in each input"
+    )
+    r.add_argument("--exemplar-seed", type=int, default=0, help="the protocol's exemplar seed")
     r.add_argument("--epochs", type=int, default=1)
     r.add_argument("--lr", type=float, default=2e-4)
-    r.add_argument("--frames", type=int, default=8, help="frames per sample")
+    r.add_argument(
+        "--frames", type=int, default=None, help="frames per sample (default: all the protocol shows)"
+    )
     r.add_argument("--frame-side", type=int, default=224, help="longer frame side fed to the LVLM")
     r.add_argument("--max-samples", type=int, default=None)
     r.add_argument("--device", default="cpu")
@@ -77,19 +110,20 @@ def register(subparsers: Any) -> None:
 
 
 def _train_ahd(args: argparse.Namespace) -> int:
-    from .train_ahd import AHDConfig, train_ahd
+    from .train_ahd import ahd_config, train_ahd
 
-    cfg = AHDConfig(backbone=args.backbone, loss=args.loss, device=args.device, lvlm_path=args.lvlm)
-    if args.backbone == "qwen-vision":
-        cfg.context = 0
-    for name in ("epochs", "steps_per_epoch", "batch", "lr", "max_side", "seed", "text"):
-        if getattr(args, name) is not None:
-            setattr(cfg, name, getattr(args, name))
+    names = ("epochs", "steps_per_epoch", "batch", "lr", "max_side", "seed", "text", "shots", "exemplar_seed")
+    overrides = {name: getattr(args, name) for name in names}
     if args.vision_layers:
-        cfg.vision_layers = [int(x) for x in args.vision_layers.split(",") if x.strip()]
+        overrides["vision_layers"] = [int(x) for x in args.vision_layers.split(",") if x.strip()]
     if args.train_splits:
-        cfg.train_splits = [s.strip() for s in args.train_splits.split(",") if s.strip()]
-    res = train_ahd(args.source, args.out, cfg, max_minutes=args.max_minutes)
+        overrides["train_splits"] = [s.strip() for s in args.train_splits.split(",") if s.strip()]
+    if args.dataset is not None and args.shots != 1:
+        raise TvauError(
+            "--dataset only chooses the one-shot exemplar", field="--dataset", fix="add --shots 1"
+        )
+    cfg = ahd_config(args.backbone, lvlm_path=args.lvlm, loss=args.loss, device=args.device, **overrides)
+    res = train_ahd(args.source, args.out, cfg, max_minutes=args.max_minutes, dataset=args.dataset)
     print(
         f"trained {res['epochs']} epoch(s), {res['steps']} steps in {res['seconds']:.0f} s ({res['stopped']}): {args.out}"
     )
@@ -107,6 +141,9 @@ def _train_rae(args: argparse.Namespace) -> int:
         frame_side=args.frame_side,
         max_samples=args.max_samples,
         device=args.device,
+        heatmaps="ground-truth" if args.gt_heatmaps else "ahd",
+        shots=args.shots,
+        exemplar_seed=args.exemplar_seed,
     )
     res = train_rae(
         args.dataset, args.lvlm, args.source, args.out, cfg, ahd=args.ahd, max_minutes=args.max_minutes

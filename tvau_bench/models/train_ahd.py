@@ -13,7 +13,7 @@ run stopped by its budget still ends annealed (its result then depends on the ma
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -48,16 +48,65 @@ class AHDConfig:
     epochs: int = 60
     steps_per_epoch: int = 40
     seed: int = 0
-    # The labelled non-test splits: the synthetic train split alone has only a handful of anomalies.
-    train_splits: list[str] = field(default_factory=lambda: ["train", "validation"])
+    # UBnormal's protocol: train on train, select models on validation (never trained on).
+    train_splits: list[str] = field(default_factory=lambda: ["train"])
     lvlm_path: str | None = None  # qwen-vision: a local Qwen2.5-VL checkpoint folder
     vision_layers: list[int] = field(default_factory=lambda: [7, 15, 23])
     device: str = "cpu"
+    # AHD (1S): shots=1 trains on normal videos plus one abnormal exemplar video (the protocol's one-shot
+    # exemplar); None trains on every video of the training splits (AHD (FT)).
+    shots: int | None = None
+    exemplar_seed: int = 0
+    exemplar_video: str | None = None  # filled in by resolve_exemplar; recorded in config.json
+    exemplar_split: str | None = None
+    exemplar_from: str | None = None  # the benchmark dataset the exemplar sample came from, or "source"
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> AHDConfig:
         known = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in d.items() if k in known})
+
+
+# Settings that depend on the backbone. The small-CNN values are CPU sizes; the Qwen2.5-VL vision tower works
+# on full frames at the benchmark's frame cap (what it is shown at test time), one frame per token grid, and
+# its S_c comes from the LVLM's own text embeddings (E_t as the paper defines it).
+BACKBONE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "cnn": {},
+    "qwen-vision": {"context": 0, "coords": False, "crop": [], "max_side": 448, "text": "lvlm"},
+}
+
+
+def ahd_config(backbone: str = "cnn", *, lvlm_path: str | None = None, **overrides: Any) -> AHDConfig:
+    """The AHD config of ``backbone``: its own defaults, then ``overrides`` (``None`` values ignored).
+
+    Whenever an LVLM is given, S_c defaults to its text embeddings (``text='lvlm'``); the hashed word table
+    is the CPU small-CNN AHD's stand-in only, refused on the LVLM's vision tower.
+    """
+    if backbone not in BACKBONE_DEFAULTS:
+        raise TvauError(f"unknown backbone {backbone!r}", field="backbone", fix=f"use one of {BACKBONES}")
+    values: dict[str, Any] = {"backbone": backbone, "lvlm_path": lvlm_path, **BACKBONE_DEFAULTS[backbone]}
+    if lvlm_path:
+        values["text"] = "lvlm"
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    cfg = AHDConfig.from_dict(values)
+    if cfg.backbone == "qwen-vision" and cfg.text == "hashed":
+        raise TvauError(
+            "hashed S_c is the CPU small-CNN AHD's stand-in, not the paper's E_t",
+            field="text",
+            fix="drop --text (the LVLM's text embeddings are the default) or use --text learned",
+        )
+    if cfg.shots not in (None, 1):
+        raise TvauError(f"shots must be 1 (or unset), not {cfg.shots}", field="shots", fix="use --shots 1")
+    return cfg
+
+
+def text_source(cfg: AHDConfig) -> str:
+    """How S_c was made, in words (recorded in config.json and shown beside results)."""
+    if cfg.text == "lvlm" or (cfg.text == "learned" and cfg.lvlm_path):
+        how = "the LVLM's input token embeddings of the class prompts (E_t)"
+        return how + (", then learned" if cfg.text == "learned" else "")
+    how = "a hashed random word table (CPU small-CNN AHD only; not the paper's E_t)"
+    return how + (", then learned" if cfg.text == "learned" else "")
 
 
 def build_ahd(cfg: AHDConfig, *, lvlm: Any = None, tokenizer: Any = None):
@@ -81,13 +130,15 @@ def build_ahd(cfg: AHDConfig, *, lvlm: Any = None, tokenizer: Any = None):
         context, coords = 0, False
     else:
         raise TvauError(f"unknown backbone {cfg.backbone!r}", field="backbone", fix=f"use one of {BACKBONES}")
-    if cfg.text == "lvlm":
+    if cfg.text == "lvlm" or (cfg.text == "learned" and lvlm is not None and tokenizer is not None):
         if lvlm is None or tokenizer is None:
             raise TvauError(
                 "text 'lvlm' needs an LVLM and its tokenizer", field="text", fix="pass --lvlm PATH"
             )
         text = ClassTextEmbeddings.from_lvlm(
-            lvlm.get_input_embeddings(), lambda s: tokenizer(s, add_special_tokens=False)["input_ids"]
+            lvlm.get_input_embeddings(),
+            lambda s: tokenizer(s, add_special_tokens=False)["input_ids"],
+            learned=cfg.text == "learned",
         )
     else:
         text = ClassTextEmbeddings.hashed(cfg.text_dim, learned=cfg.text == "learned")
@@ -99,7 +150,7 @@ def load_ahd(directory: str | Path, device: str = "cpu"):
     tensors, raw = load_checkpoint(directory)
     cfg = AHDConfig.from_dict(raw.get("ahd", {}))
     lvlm = tokenizer = None
-    if cfg.backbone == "qwen-vision" or cfg.text == "lvlm":
+    if needs_lvlm(cfg):
         lvlm, tokenizer = load_lvlm(cfg.lvlm_path, device)
     model = build_ahd(cfg, lvlm=lvlm, tokenizer=tokenizer)
     missing, unexpected = model.load_state_dict(tensors, strict=False)
@@ -111,6 +162,13 @@ def load_ahd(directory: str | Path, device: str = "cpu"):
             path=directory,
         )
     return model.to(device).eval(), cfg
+
+
+def needs_lvlm(cfg: AHDConfig) -> bool:
+    """Whether building the model loads the LVLM (its vision tower or its text embeddings)."""
+    return (
+        cfg.backbone == "qwen-vision" or cfg.text == "lvlm" or (cfg.text == "learned" and bool(cfg.lvlm_path))
+    )
 
 
 def load_lvlm(path: str | None, device: str = "cpu"):
@@ -142,14 +200,19 @@ def train_ahd(
     *,
     max_minutes: float | None = None,
     max_steps: int | None = None,
+    dataset: str | Path | None = None,
     log=print,
 ) -> dict[str, Any]:
-    """Train (or resume) into ``out``; returns a summary (epochs done, steps, seconds, last loss)."""
+    """Train (or resume) into ``out``; returns a summary (epochs done, steps, seconds, last loss).
+
+    With ``cfg.shots == 1`` the exemplar is the protocol's one-shot exemplar of ``dataset`` (a benchmark
+    dataset over this source) when given, else :func:`source_exemplar`'s pick among the source's videos.
+    """
     import torch
 
     from ..sources import open_source
     from .ahd import LOSSES
-    from .data import ClipSampler, load_split, to_tensor
+    from .data import ClipSampler, load_split, load_video, to_tensor
 
     if cfg.loss not in LOSSES:
         raise TvauError(f"unknown loss {cfg.loss!r}", field="loss", fix=f"use one of {sorted(LOSSES)}")
@@ -163,7 +226,12 @@ def train_ahd(
             path=source_root,
             fix="check --train-splits",
         )
-    videos = [v for split in present for v in load_split(source, split, cfg.max_side)]
+    if cfg.shots == 1:
+        cfg = resolve_exemplar(cfg, source, dataset)
+        videos = [load_video(v, cfg.max_side) for v in one_shot_videos(source, present, cfg)]
+        log(f"one-shot AHD: {len(videos) - 1} normal video(s) + exemplar {cfg.exemplar_video}")
+    else:
+        videos = [v for split in present for v in load_split(source, split, cfg.max_side)]
     if not any(v.masks.any() for v in videos):
         raise TvauError(
             f"no abnormal pixels in the {'+'.join(present)} split(s): the AHD needs pixel masks",
@@ -171,7 +239,7 @@ def train_ahd(
             fix="train on a split with abnormal videos (ShanghaiTech's train split is normal-only)",
         )
     lvlm = tokenizer = None
-    if cfg.backbone == "qwen-vision" or cfg.text == "lvlm":
+    if needs_lvlm(cfg):
         lvlm, tokenizer = load_lvlm(cfg.lvlm_path, cfg.device)
     model = build_ahd(cfg, lvlm=lvlm, tokenizer=tokenizer).to(cfg.device)
     model.backbone_trainable = cfg.backbone == "cnn"
@@ -255,6 +323,64 @@ def train_ahd(
     }
 
 
+def resolve_exemplar(cfg: AHDConfig, source: Any, dataset: str | Path | None = None) -> AHDConfig:
+    """``cfg`` with the one-shot exemplar video filled in (unchanged when already set)."""
+    if cfg.exemplar_video:
+        return cfg
+    if dataset is not None:
+        from ..harness.dataset import load_benchmark
+        from ..harness.protocol import evaluation_set
+
+        data = load_benchmark(dataset)
+        _, sample = evaluation_set(data.samples, "test", 1, cfg.exemplar_seed)
+        split = next(s for s, rows in data.samples.items() if any(r is sample for r in rows))
+        return replace(
+            cfg, exemplar_video=sample["video_id"], exemplar_split=split, exemplar_from=str(dataset)
+        )
+    video, split = source_exemplar(source, cfg.exemplar_seed)
+    return replace(cfg, exemplar_video=video, exemplar_split=split, exemplar_from="source")
+
+
+def source_exemplar(source: Any, seed: int) -> tuple[str, str]:
+    """(video id, split) of a source's one-shot exemplar video, picked as the protocol picks its sample.
+
+    The pool is the first of train, validation, test with an abnormal video (ShanghaiTech's training data is
+    normal-only, so there it is a test video, which the protocol then leaves out of the scored set); the pick
+    hashes the seed with the sorted candidate ids, like :func:`~tvau_bench.harness.protocol.choose_exemplar`.
+    """
+    from .._io import sha256_bytes
+
+    for split in ("train", "validation", "test"):
+        if split not in source.splits():
+            continue
+        ids = sorted(v.video_id for v in source.videos(split) if any(o.is_abnormal for o in v.objects()))
+        if ids:
+            digest = sha256_bytes(f"{seed}|{'|'.join(ids)}".encode())
+            return ids[int(digest, 16) % len(ids)], split
+    raise TvauError("the source has no abnormal video to use as the one-shot exemplar", fix="drop --shots 1")
+
+
+def one_shot_videos(source: Any, splits: list[str], cfg: AHDConfig) -> list[Any]:
+    """The normal videos of ``splits`` and the exemplar video (last), as source videos."""
+    try:
+        exemplar = source.video(cfg.exemplar_video)
+    except (KeyError, TvauError):
+        raise TvauError(
+            f"the exemplar video {cfg.exemplar_video!r} is not in this source",
+            field="exemplar_video",
+            fix="train on the source the benchmark dataset was built from",
+        ) from None
+    if not any(o.is_abnormal for o in exemplar.objects()):
+        raise TvauError(f"the exemplar video {cfg.exemplar_video!r} has no anomaly", field="exemplar_video")
+    normal = [
+        v
+        for split in splits
+        for v in sorted(source.videos(split), key=lambda v: v.video_id)
+        if v.video_id != exemplar.video_id and not any(o.is_abnormal for o in v.objects())
+    ]
+    return [*normal, exemplar]
+
+
 def _progress_of(steps: int, total_steps: int, elapsed: float, budget_s: float | None) -> float:
     """Training progress in [0, 1]: by steps, or by time when a time budget is set and further along.
 
@@ -296,6 +422,8 @@ def _save(out, model, cfg, opt, sampler, epoch, steps, elapsed, history) -> None
     config = {
         "kind": "ahd",
         "ahd": asdict(cfg),
+        "text_source": text_source(cfg),
+        "training": "one-shot (1S)" if cfg.shots == 1 else "fine-tuned (FT)",
         "epochs_done": epoch,
         "train_seconds": elapsed,
         "loss_history": history,

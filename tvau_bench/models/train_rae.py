@@ -1,11 +1,14 @@
 """Train the RAE and the LoRA adapters on a dataset's dialogue samples with a local Qwen2.5-VL.
 
 Samples come from a published dataset folder (``samples`` config, read with ``datasets``) or an annotate output
-folder (``samples.jsonl``); their frames come from the source root (datasets carry no media). Heatmaps are the
-ground-truth abnormal masks of the sample's frames (teacher forcing, the default) or an AHD checkpoint's
-output. Every dialogue turn's answer is a training target, with the gold earlier turns as history. The
-checkpoint holds only what training changes (RAE + LoRA weights) and the LVLM folder it applies to; an epoch
-checkpoint lets a killed run resume at the next epoch.
+folder (``samples.jsonl``); their frames come from the source root (datasets carry no media). Each training
+input is the benchmark's own one-shot message list (:mod:`tvau_bench.harness.messages`): the protocol's
+exemplar exchange, then the sample's clip (its protocol frames, capped as the harness caps them) and its
+dialogue, so training and evaluation prompts have one format. Heatmaps are an AHD checkpoint's output (what
+the model sees at test time, the default); ground-truth masks only with ``heatmaps='ground-truth'``, recorded,
+since an empty or non-empty mask gives the Yes/No answer away. Every answer of the query dialogue is a target,
+with the gold earlier turns as history. The checkpoint holds only what training changes (RAE + LoRA weights)
+and the LVLM folder it applies to; an epoch checkpoint lets a killed run resume at the next epoch.
 """
 
 from __future__ import annotations
@@ -18,11 +21,14 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .._io import iter_jsonl
 from ..errors import TvauError
+from ..harness.frames import DEFAULT_MAX_SIDE, resize_to_cap
+from ..harness.prompts import DEFAULT_PROMPT_SET
 from ..progress import progress
 from .checkpoint import load_checkpoint, load_resume, save_checkpoint
 from .data import abnormal_mask
+
+HEATMAP_SOURCES = ("ahd", "ground-truth")
 
 
 @dataclass
@@ -32,8 +38,13 @@ class RAEConfig:
     split: str = "train"
     epochs: int = 1
     lr: float = 2e-4
-    frames: int = 8
+    frames: int | None = None  # None: every frame the protocol shows (the sample's frame_indices)
     frame_side: int = 224
+    heatmaps: str = "ahd"  # ahd | ground-truth
+    shots: int = 1  # the protocol's one-shot exemplar exchange opens every training input (0: none)
+    exemplar_seed: int = 0
+    max_side: int = DEFAULT_MAX_SIDE  # the protocol's frame cap, applied before frame_side
+    prompt_set: str = DEFAULT_PROMPT_SET
     heatmap_size: int = 64
     regions: int = 9
     rae_width: int = 32
@@ -44,28 +55,9 @@ class RAEConfig:
     device: str = "cpu"
 
 
-def read_samples(dataset: str | Path, split: str) -> list[dict[str, Any]]:
-    """Sample records of one split from an annotate folder (samples.jsonl) or a published dataset folder."""
-    d = Path(dataset)
-    jsonl = d / "samples.jsonl"
-    if jsonl.is_file():
-        return [rec for _, rec in iter_jsonl(jsonl) if rec.get("split") == split]
-    if not d.is_dir():
-        raise TvauError(
-            "dataset folder not found", path=d, fix="pass a `hub export` or `annotate` output folder"
-        )
-    from ..hub.load import load
-
-    try:
-        ds = load(d, "samples", split=split)
-    except ValueError as exc:  # datasets raises ValueError for an unknown split
-        raise TvauError(f"cannot read split {split!r} ({exc})", path=d) from None
-    return [dict(r) for r in ds]
-
-
-def pick_frames(indices: list[int], n: int) -> list[int]:
-    """``n`` of a sample's frame indices, uniformly (all of them when it has at most ``n``)."""
-    if len(indices) <= n:
+def pick_frames(indices: list[int], n: int | None) -> list[int]:
+    """``n`` of a sample's frame indices, uniformly (all of them when it has at most ``n``, or ``n`` is None)."""
+    if n is None or len(indices) <= n:
         return list(indices)
     pos = np.linspace(0, len(indices) - 1, n).round().astype(int)
     return [indices[i] for i in pos]
@@ -82,8 +74,11 @@ def sample_tensors(video, sample: dict[str, Any], cfg: RAEConfig, heatmap_fn=Non
     import torch
 
     idx = pick_frames(list(sample["frame_indices"]), cfg.frames)
-    w, h = frame_size(video.width, video.height, cfg.frame_side)
-    frames = [cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA)[:, :, ::-1] for f in video.frames(idx)]
+    # As the harness shows them (RGB, capped at the protocol's max side), then sized for the LVLM as the
+    # tvau adapter sizes them.
+    capped = [resize_to_cap(np.ascontiguousarray(f[:, :, ::-1]), cfg.max_side) for f in video.frames(idx)]
+    w, h = frame_size(capped[0].shape[1], capped[0].shape[0], cfg.frame_side) if capped else (0, 0)
+    frames = [cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA) for f in capped]
     if len(frames) != len(idx):
         raise TvauError(
             f"sample {sample['sample_id']}: video {video.video_id} has fewer frames than its indices"
@@ -147,13 +142,44 @@ def load_tvau(ckpt: str | Path, device: str = "cpu"):
     return model.eval(), tokenizer, cfg
 
 
-def encode_sample(tokenizer, model, sample: dict[str, Any], n_video: int, steps: int):
-    """Teacher-forced encoding of all of a sample's dialogue turns."""
-    from .tvau import encode_dialogue
+def protocol_exemplar(
+    samples_by_split: dict[str, list[dict[str, Any]]], cfg: RAEConfig
+) -> dict[str, Any] | None:
+    """The one-shot exemplar the benchmark shows on the test split (None at zero shots)."""
+    if not cfg.shots:
+        return None
+    from ..harness.protocol import evaluation_set
 
-    turns = [(t["question"], t["answer"]) for t in sorted(sample["dialogue"], key=lambda t: t["turn"])]
-    return encode_dialogue(
-        tokenizer, n_video_tokens=n_video, n_anomaly_tokens=model.rae.num_tokens(steps), turns=turns
+    split = "test" if samples_by_split.get("test") else cfg.split
+    return evaluation_set(samples_by_split, split, 1, cfg.exemplar_seed)[1]
+
+
+def training_messages(
+    sample: dict[str, Any], frames: list[int], prefix: list[dict[str, Any]], cfg: RAEConfig
+) -> list[dict[str, Any]]:
+    """The harness's message list for ``sample`` with every gold answer in it (teacher forcing)."""
+    from ..harness.messages import Clip, gold_answers, query_messages, turn_kinds
+    from ..harness.prompts import load_prompt_set
+
+    kinds = turn_kinds(sample)
+    gold = gold_answers(sample)
+    clip = Clip(sample["video_id"], tuple(frames))
+    return query_messages(
+        prefix, load_prompt_set(cfg.prompt_set), clip, kinds, [gold[k] or "" for k in kinds]
+    )
+
+
+def exemplar_prefix(
+    exemplar: dict[str, Any] | None, frames: list[int], cfg: RAEConfig
+) -> list[dict[str, Any]]:
+    """The harness's one-shot exchange for ``exemplar`` (empty at zero shots)."""
+    if exemplar is None:
+        return []
+    from ..harness.messages import Clip, exemplar_messages
+    from ..harness.prompts import load_prompt_set
+
+    return exemplar_messages(
+        load_prompt_set(cfg.prompt_set), Clip(exemplar["video_id"], tuple(frames)), exemplar
     )
 
 
@@ -171,22 +197,53 @@ def train_rae(
     """Train RAE + LoRA over the samples; returns steps, seconds and the loss history per epoch."""
     import torch
 
+    from ..harness.dataset import load_benchmark
     from ..sources import open_source
-    from .tvau import collate, video_inputs
+    from .tvau import collate, encode_messages, video_inputs
 
+    if cfg.heatmaps not in HEATMAP_SOURCES:
+        raise TvauError(
+            f"unknown heatmap source {cfg.heatmaps!r}", field="heatmaps", fix=f"use one of {HEATMAP_SOURCES}"
+        )
+    if cfg.heatmaps == "ahd" and not ahd:
+        raise TvauError(
+            "the RAE trains on the AHD's heatmaps (what it sees at test time): no AHD checkpoint given",
+            field="--ahd",
+            fix="pass --ahd CKPT (or --gt-heatmaps to train on ground-truth masks, which give Yes/No away)",
+        )
+    if cfg.heatmaps == "ground-truth" and ahd:
+        raise TvauError("--ahd and --gt-heatmaps exclude each other", field="--gt-heatmaps", fix="pass one")
     torch.manual_seed(cfg.seed)
-    samples = read_samples(dataset, cfg.split)[: cfg.max_samples]
+    data = load_benchmark(dataset)
+    exemplar = protocol_exemplar(data.samples, cfg)
+    # The exemplar is shown in every input; as a query too it would only teach copying.
+    samples = [
+        s for s in data.split(cfg.split) if exemplar is None or s["sample_id"] != exemplar["sample_id"]
+    ]
+    samples = samples[: cfg.max_samples]
     if not samples:
-        raise TvauError(f"no samples in split {cfg.split!r}", path=dataset, fix="check --split")
+        raise TvauError(
+            f"no samples in split {cfg.split!r} besides the exemplar", path=dataset, fix="check --split"
+        )
     source = open_source(source_root)
     raw = {
         "kind": "tvau",
         "lvlm_path": str(Path(lvlm_path).resolve()),
         "rae": asdict(cfg),
         "ahd": str(ahd) if ahd else None,
+        "heatmaps": cfg.heatmaps,
+        "input_format": f"harness messages, prompt set {cfg.prompt_set}, {cfg.shots}-shot",
+        "exemplar": exemplar["sample_id"] if exemplar else None,
     }
     model, tokenizer, _ = build_from_config(raw, cfg.device)
     heatmap_fn = _ahd_sample_heatmaps(ahd, cfg.device) if ahd else None
+    shown = None
+    if exemplar is not None:
+        ex_clip, ex_heat = sample_tensors(source.video(exemplar["video_id"]), exemplar, cfg, heatmap_fn)
+        prefix = exemplar_prefix(exemplar, pick_frames(list(exemplar["frame_indices"]), cfg.frames), cfg)
+        shown = (ex_clip, ex_heat)
+    else:
+        prefix = []
     params = [p for p in model.parameters() if p.requires_grad]
     # Trainable weights in float32 even when the LVLM is bf16: optimizer updates of 1e-4 vanish in bf16.
     for p in params:
@@ -217,12 +274,20 @@ def train_rae(
         for i in progress(order, desc=f"rae epoch {epoch + 1}/{cfg.epochs}", unit="sample"):
             s = samples[int(i)]
             clip, heat = sample_tensors(source.video(s["video_id"]), s, cfg, heatmap_fn)
-            pv, grid, counts = video_inputs([clip], vcfg)
-            enc = encode_sample(tokenizer, model, s, counts[0], clip.shape[0])
+            clips, heats = ([shown[0], clip], [shown[1], heat]) if shown else ([clip], [heat])
+            pv, grid, counts = video_inputs(clips, vcfg)
+            messages = training_messages(s, pick_frames(list(s["frame_indices"]), cfg.frames), prefix, cfg)
+            enc = encode_messages(
+                tokenizer,
+                messages,
+                n_video_tokens=counts,
+                n_anomaly_tokens=[model.rae.num_tokens(c.shape[0]) for c in clips],
+                label_from=len(prefix),
+            )
             batch = collate([enc], pad_id)
             dtype = next(model.base_lvlm().parameters()).dtype
             out_ = model(
-                heatmaps=heat[None].to(cfg.device),
+                heatmaps=[h[None].to(cfg.device) for h in heats],
                 pixel_values_videos=pv.to(cfg.device, dtype),
                 video_grid_thw=grid.to(cfg.device),
                 **{k: v.to(cfg.device) for k, v in batch.items()},

@@ -100,6 +100,81 @@ def encode_dialogue(
     return Encoded(ids, labels, types)
 
 
+def encode_messages(
+    tokenizer: Any,
+    messages: Sequence[dict[str, Any]],
+    *,
+    n_video_tokens: Sequence[int],
+    n_anomaly_tokens: Sequence[int],
+    label_from: int | None = None,
+    generation_prompt: bool = False,
+    system: str = SYSTEM_PROMPT,
+) -> Encoded:
+    """Qwen chat-format ids for a harness message list (:mod:`tvau_bench.harness.messages`).
+
+    Each user message that holds frames becomes, in place of its frames, one video (``n_video_tokens[i]``
+    placeholders for the i-th such message) followed by its RAE evidence placeholders (``n_anomaly_tokens[i]``);
+    its text parts keep their order around it. Assistant messages at index ``label_from`` or later carry labels
+    (none when ``label_from`` is None); ``generation_prompt`` ends with an open assistant turn.
+    """
+
+    def tid(tok: str) -> int:
+        return int(tokenizer.convert_tokens_to_ids(tok))
+
+    def text(s: str) -> list[int]:
+        return list(tokenizer(s, add_special_tokens=False)["input_ids"])
+
+    im_start, im_end = tid("<|im_start|>"), tid("<|im_end|>")
+    ids: list[int] = [im_start, *text("system\n" + system), im_end, *text("\n")]
+    labels = [-100] * len(ids)
+    types = [0] * len(ids)
+
+    def add(seg: list[int], *, label: bool = False, kind: int = 0) -> None:
+        ids.extend(seg)
+        labels.extend(seg if label else [-100] * len(seg))
+        types.extend([kind] * len(seg))
+
+    clip = 0
+    for i, m in enumerate(messages):
+        add([im_start, *text(m["role"] + "\n")])
+        parts = list(m["content"])
+        body: list[str] = []
+        j = 0
+        while j < len(parts):
+            if parts[j]["type"] != "image":
+                body.append(parts[j]["text"])
+                j += 1
+                continue
+            if m["role"] != "user":
+                raise ValueError("only user messages may hold frames")
+            if clip >= len(n_video_tokens):
+                raise ValueError(
+                    f"more clips in the messages than the {len(n_video_tokens)} token counts given"
+                )
+            if body:
+                add(text("\n".join(body) + "\n"))
+                body = []
+            while j < len(parts) and parts[j]["type"] == "image":
+                j += 1
+            add([tid("<|vision_start|>")])
+            add([tid("<|video_pad|>")] * int(n_video_tokens[clip]), kind=2)
+            add([tid("<|vision_end|>")])
+            if n_anomaly_tokens[clip]:
+                add(text(EVIDENCE_PREFIX))
+                add([tid("<|anomaly_prompt_pad|>")] * int(n_anomaly_tokens[clip]))
+                add(text("\n"))
+            clip += 1
+        label = m["role"] == "assistant" and label_from is not None and i >= label_from
+        add(text("\n".join(body)), label=label)
+        add([im_end], label=label)
+        add(text("\n"))
+    if clip != len(n_video_tokens):
+        raise ValueError(f"{clip} clips in the messages, {len(n_video_tokens)} token counts given")
+    if generation_prompt:
+        add([im_start, *text("assistant\n")])
+    return Encoded(ids, labels, types)
+
+
 def collate(encoded: Sequence[Encoded], pad_id: int, *, left_pad: bool = False) -> dict[str, torch.Tensor]:
     """Pad a batch (right by default; left for generation) → input_ids, attention_mask, labels, mm_token_type_ids."""
     n = max(len(e.input_ids) for e in encoded)
@@ -180,9 +255,18 @@ class TvauModel(nn.Module):
         return scatter_prompt_tokens(output, ids, self.anomaly_token_id, self._pending)
 
     @contextlib.contextmanager
-    def prompts(self, heatmaps: torch.Tensor | None) -> Iterator[None]:
-        """Within the block, LVLM calls see the RAE tokens of ``heatmaps`` (B, T, H, W) at the placeholders."""
-        self._pending = None if heatmaps is None else self.rae(heatmaps.to(self._device()))
+    def prompts(self, heatmaps: torch.Tensor | Sequence[torch.Tensor] | None) -> Iterator[None]:
+        """Within the block, LVLM calls see the RAE tokens of ``heatmaps`` at the placeholders.
+
+        ``heatmaps`` is (B, T, H, W) for one clip per row, or a sequence of such tensors, one per clip of the
+        rows (e.g. the one-shot exemplar's, then the query's), whose tokens follow each other in that order.
+        """
+        if heatmaps is None:
+            self._pending = None
+        elif isinstance(heatmaps, torch.Tensor):
+            self._pending = self.rae(heatmaps.to(self._device()))
+        else:
+            self._pending = torch.cat([self.rae(h.to(self._device())) for h in heatmaps], dim=1)
         try:
             yield
         finally:
@@ -191,13 +275,17 @@ class TvauModel(nn.Module):
     def _device(self) -> torch.device:
         return self.rae.base.device
 
-    def forward(self, heatmaps: torch.Tensor | None = None, **lvlm_inputs: Any) -> Any:
+    def forward(
+        self, heatmaps: torch.Tensor | Sequence[torch.Tensor] | None = None, **lvlm_inputs: Any
+    ) -> Any:
         """The LVLM's forward (loss when ``labels`` given) with the heatmaps' prompt tokens injected."""
         with self.prompts(heatmaps):
             return self.lvlm(**lvlm_inputs)
 
     @torch.no_grad()
-    def generate(self, heatmaps: torch.Tensor | None = None, **kwargs: Any) -> torch.Tensor:
+    def generate(
+        self, heatmaps: torch.Tensor | Sequence[torch.Tensor] | None = None, **kwargs: Any
+    ) -> torch.Tensor:
         """``generate`` with the prompt tokens injected at prefill; the placeholder is never generated."""
         kwargs.setdefault("suppress_tokens", [self.anomaly_token_id])
         with self.prompts(heatmaps):

@@ -12,7 +12,7 @@ from typing import Any
 
 import jsonschema
 
-from ..errors import TvauError
+from ..errors import EXCERPT_CHARS, TvauError, excerpt
 
 SCHEMA_VERSION = "1.0"
 NAMES = ("sample", "video", "track")
@@ -44,7 +44,14 @@ def _validator(name: str) -> jsonschema.protocols.Validator:
 def schema_errors(obj: Any, name: str) -> list[str]:
     """Every violation of schema ``name`` in ``obj``, as ``field.path: message`` strings (empty when valid)."""
     errors = sorted(_validator(name).iter_errors(obj), key=lambda e: list(map(str, e.absolute_path)))
-    return [f"{'.'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}" for e in errors]
+    return [f"{excerpt('.'.join(map(str, e.absolute_path))) or '<root>'}: {error_message(e)}" for e in errors]
+
+
+def error_message(error: jsonschema.ValidationError) -> str:
+    """The validator's message with the offending value cut to an excerpt (jsonschema repeats it whole)."""
+    value = repr(error.instance)
+    message = error.message.replace(value, excerpt(value)) if len(value) > EXCERPT_CHARS else error.message
+    return excerpt(message, EXCERPT_CHARS + 80)  # values echoed otherwise, e.g. unexpected keys
 
 
 def validate(obj: Any, name: str, *, path: str | None = None, line: int | None = None) -> None:

@@ -23,7 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     info.add_argument("--json", action="store_true", help="print the report as JSON")
     info.add_argument(
-        "--deep", action="store_true", help="also decode every video to find truncated files (slow)"
+        "--deep",
+        action="store_true",
+        help="also decode every video and frame image to find truncated files (slow)",
     )
     info.add_argument("--strict", action="store_true", help="exit with status 1 when any problem is found")
     info.set_defaults(func=_info)

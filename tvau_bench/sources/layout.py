@@ -10,6 +10,9 @@ import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import cv2
+import numpy as np
+
 from ..errors import TvauError
 from ..progress import progress
 from . import video as vio
@@ -222,12 +225,13 @@ def report_shanghaitech(src, *, deep: bool = False) -> SourceReport:
             counts["frames"] += n
         rep.counts["train"] = counts
     test_ids = src.test_ids()
+    _check_labels_without_frames(root, set(test_ids), rep.problems)
     if test_ids:
         counts = _zero()
         counts["pixel_masks_hwt"] = 0
         counts["label_mask_disagreements"] = 0
         for vid in progress(test_ids, desc="checking test", unit="video"):
-            _check_shanghaitech_test(src.video(vid), counts, rep.problems)
+            _check_shanghaitech_test(src.video(vid), counts, rep.problems, deep=deep)
         if counts["pixel_masks_hwt"]:
             rep.notes.append(
                 f"{counts['pixel_masks_hwt']} pixel mask file(s) stored as (H, W, T); read transposed"
@@ -241,13 +245,46 @@ def report_shanghaitech(src, *, deep: bool = False) -> SourceReport:
     return rep
 
 
-def _check_shanghaitech_test(video, counts: dict[str, int], problems: list[str]) -> None:
+def _check_labels_without_frames(root: Path, test_ids: set[str], problems: list[str]) -> None:
+    """Test label files whose video has no frames folder: the reader lists test videos by their frames, so
+    such a video would silently be left out of the split."""
+    for rel in ("testing/test_frame_mask", "testing/test_pixel_mask"):
+        for path in sorted((root / rel).glob("*.npy")):
+            if path.stem not in test_ids:
+                problems.append(
+                    f"{path}: labels of test video {path.stem}, which has no frames folder "
+                    f"{root / 'testing' / 'frames' / path.stem}, so it is left out of the test split "
+                    "(fix: extract its frames there, or remove the stray label file)"
+                )
+
+
+def _image_problem(path: Path) -> str | None:
+    """Why a frame image is broken (OpenCV cannot decode it, or a JPEG/PNG is cut short), or ``None``.
+
+    OpenCV decodes a truncated JPEG without an error (the missing rows come out grey), so the end marker is
+    checked: a JPEG's end-of-image marker must follow its last start-of-scan (byte stuffing keeps both out of
+    the compressed data), a PNG must end with its IEND chunk.
+    """
+    data = path.read_bytes()
+    suffix = path.suffix.lower()
+    if suffix in (".jpg", ".jpeg") and data.rfind(b"\xff\xd9") < data.rfind(b"\xff\xda"):
+        return f"{path}: JPEG is truncated (no end-of-image marker after its last scan) (fix: re-extract the frames)"
+    if suffix == ".png" and (data.rfind(b"IEND") < 0 or len(data) - data.rfind(b"IEND") < 8):
+        return f"{path}: PNG is truncated (no IEND chunk at the end) (fix: re-extract the frames)"
+    if cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) is None:
+        return f"{path}: OpenCV cannot decode this image in full (fix: re-extract the frames)"
+    return None
+
+
+def _check_shanghaitech_test(video, counts: dict[str, int], problems: list[str], *, deep: bool) -> None:
     try:
         n = video.num_frames
         labels = video.frame_labels()
     except TvauError as exc:
         problems.append(str(exc))
         return
+    if deep:
+        problems.extend(p for p in map(_image_problem, video.frame_paths) if p is not None)
     counts["videos"] += 1
     counts["frames"] += n
     counts["abnormal_frames"] += int(labels.sum())

@@ -7,6 +7,9 @@ Layout (see ``FORMATS.md``)::
     testing/test_frame_mask/{SS}_{VVVV}.npy     (T,) 1 = abnormal
     testing/test_pixel_mask/{SS}_{VVVV}.npy     (T, H, W), or (H, W, T) in some copies; binarised with > 0
 
+Mask values that ``> 0`` would misread (NaN, infinities, negatives, fractions such as 0.5) are refused with a
+:class:`TvauError` naming the file and the frame, rather than read as normal.
+
 The dataset gives no fps (25 is used, as commonly assumed) and no object identities. Abnormal *targets* are
 derived from the pixel masks by this rule (``link_targets``), frame by frame:
 
@@ -276,6 +279,7 @@ class ShanghaiTechTestVideo(_ShanghaiTechVideo):
                 path=self.frame_mask_path,
                 fix="frame masks and frames must come from the same release",
             )
+        check_mask_values(arr, self.frame_mask_path, "frame mask")
         return (arr > 0).astype(np.uint8)
 
     def frame_labels(self) -> np.ndarray:
@@ -304,7 +308,9 @@ class ShanghaiTechTestVideo(_ShanghaiTechVideo):
         """``bool`` (H, W) abnormal-pixel mask of one frame."""
         if not 0 <= frame < self.num_frames:
             raise TvauError(f"frame {frame} out of range 0..{self.num_frames - 1}", path=self.pixel_mask_path)
-        return np.asarray(self._pixel[frame]) > 0
+        mask = np.asarray(self._pixel[frame])
+        check_mask_values(mask, self.pixel_mask_path, f"pixel mask of frame {frame}")
+        return mask > 0
 
     @cached_property
     def _links(self) -> list[dict[int, list[int]]]:
@@ -513,6 +519,35 @@ def _load_npy(path: Path, *, mmap: bool = False) -> np.ndarray:
         return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
         raise TvauError(f"cannot read this .npy file: {exc}", path=path, fix="re-download the file") from None
+
+
+def check_mask_values(arr: np.ndarray, path: Path, what: str) -> None:
+    """Refuse mask values that binarising with ``> 0`` would misread: NaN, infinities, negatives, fractions.
+
+    Integers and whole floats (0.0/1.0, 255) pass; the first bad value is named with its (flat) position.
+    """
+    if arr.dtype.kind not in "biuf":
+        raise TvauError(
+            f"{what} has dtype {arr.dtype}; expected integers 0/1",
+            path=path,
+            fix="store the mask as uint8 0/1",
+        )
+    if arr.dtype.kind in "bu":
+        return
+    values = np.asarray(arr)
+    bad = values < 0
+    if values.dtype.kind == "f":
+        bad |= ~np.isfinite(values)
+        bad |= np.isfinite(values) & (values != np.floor(values))
+    if bad.any():
+        i = int(np.flatnonzero(bad.reshape(-1))[0])
+        where = f"frame {i}" if values.ndim == 1 else f"flat index {i}"
+        raise TvauError(
+            f"{what} holds {values.reshape(-1)[i].item()!r} at {where} ({int(bad.sum())} such value(s)); "
+            "expected 0 or 1, and NaN or a fraction cannot be read as either",
+            path=path,
+            fix="re-download the mask, or store it as uint8 0/1",
+        )
 
 
 def detect_mask_layout(shape: tuple[int, ...], num_frames: int, size: tuple[int, int]) -> str | None:

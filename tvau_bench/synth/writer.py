@@ -43,7 +43,8 @@ class SynthConfig:
     height: int = 240
     frames: int = 120
     scenes: int = 3
-    ub_train: int = 6
+    # The AHD trains on the train split alone (UBnormal's protocol): half of these are abnormal, 4 anomalies each.
+    ub_train: int = 10
     ub_validation: int = 4
     ub_test: int = 6
     st_train: int = 4
@@ -79,7 +80,7 @@ PRESETS: dict[str, SynthConfig] = {
         height=360,
         frames=240,
         scenes=4,
-        ub_train=12,
+        ub_train=18,
         ub_validation=6,
         ub_test=12,
         st_train=8,
