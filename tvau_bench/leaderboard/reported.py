@@ -1,5 +1,8 @@
 """The paper's published numbers (``leaderboard/reported/{table}.csv``), loaded and checked.
 
+The tables ship in the package (``tvau_bench/data/reported/``, see :mod:`tvau_bench.shipped`); a leaderboard
+folder may hold its own ``reported/`` copy, which then wins.
+
 One CSV per paper table, one line per cell: ``row,column,value,status,source``. ``value`` is the text exactly as
 printed in the paper (``18.580``, ``61.03%``, ``--``), ``status`` is always ``reported`` and ``source`` names the
 paper file, table, row and column.
@@ -11,6 +14,7 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import shipped
 from ..errors import TvauError
 from .layouts import LAYOUTS, Layout, parse_cell
 
@@ -27,8 +31,9 @@ class ReportedRow:
 
 
 def reported_dir(root: str | Path) -> Path:
-    """``ROOT/reported`` where ROOT is the leaderboard folder."""
-    return Path(root) / "reported"
+    """``ROOT/reported`` when the leaderboard folder ROOT has one, else the tables shipped in the package."""
+    own = Path(root) / "reported"
+    return own if own.is_dir() else shipped.reported_dir()
 
 
 def load_reported(root: str | Path, key: str) -> list[ReportedRow]:
@@ -39,7 +44,9 @@ def load_reported(root: str | Path, key: str) -> list[ReportedRow]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise TvauError(
-            "reported table not found", path=path, fix="restore leaderboard/reported/ from git"
+            "reported table not found",
+            path=path,
+            fix=f"copy it from {shipped.reported_dir()}, or remove {path.parent} to use the shipped tables",
         ) from None
     return parse_reported(text, layout, path=path)
 
