@@ -203,6 +203,8 @@ class TvauAdapter(Adapter):
 
         self.source = open_source(source_root)
         self.model, self.tokenizer, self.rcfg = load_tvau(self.ckpt, self.device)
+        if not self.model.uses_heatmaps:  # ablations: no heatmaps reach the LVLM, so no AHD runs
+            return
         ahd = self.ahd_ckpt or load_checkpoint(self.ckpt)[1].get("ahd")
         if not ahd:
             raise TvauError(
@@ -212,7 +214,12 @@ class TvauAdapter(Adapter):
         self.ahd_ckpt = str(ahd)
 
     def describe(self) -> dict[str, Any]:
-        return {"ckpt": str(self.ckpt), "ahd": self.ahd_ckpt, "exemplar": "not shown (fine-tuned model)"}
+        return {
+            "ckpt": str(self.ckpt),
+            "ahd": self.ahd_ckpt,
+            "exemplar": "not shown (fine-tuned model)",
+            "params": self.model.params,
+        }
 
     def generate(self, messages: Sequence[Any], ctx: SampleContext) -> str:
         import torch
@@ -235,16 +242,18 @@ class TvauAdapter(Adapter):
             .div(255)
             .permute(0, 3, 1, 2)
         )
-        heat = clip_heatmaps(self.ahd, self.acfg, video, 0, 0, self.device, frames=frames)
-        size = self.rcfg.heatmap_size
-        heat = torch.from_numpy(
-            np.stack([cv2.resize(x, (size, size), interpolation=cv2.INTER_AREA) for x in heat])
-        )
+        heat = None
+        if self.ahd is not None:
+            heat = clip_heatmaps(self.ahd, self.acfg, video, 0, 0, self.device, frames=frames)
+            size = self.rcfg.heatmap_size
+            heat = torch.from_numpy(
+                np.stack([cv2.resize(x, (size, size), interpolation=cv2.INTER_AREA) for x in heat])
+            )[None].to(self.device)
         pv, grid, counts = video_inputs([clip], self.model.config.vision_config)
         enc = encode_dialogue(
             self.tokenizer,
             n_video_tokens=counts[0],
-            n_anomaly_tokens=self.model.rae.num_tokens(len(images)),
+            n_anomaly_tokens=self.model.num_prompt_tokens(len(images)),
             turns=turns,
         )
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
@@ -252,7 +261,7 @@ class TvauAdapter(Adapter):
         dtype = next(self.model.base_lvlm().parameters()).dtype
         gen = {"max_new_tokens": int(self.generation.get("max_new_tokens", 128)), "do_sample": False}
         ids = self.model.generate(
-            heatmaps=heat[None].to(self.device),
+            heatmaps=heat,
             pixel_values_videos=pv.to(self.device, dtype),
             video_grid_thw=grid.to(self.device),
             **batch,
