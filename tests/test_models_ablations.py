@@ -81,12 +81,12 @@ def test_ablation_heatmaps_do_not_change_the_output(variants):
 
 def test_train_rae_switches_record_variant_and_params(tiny_bench, tiny_ahd_config, tmp_path, capsys):
     from tvau_bench.cli import main
+    from tvau_bench.harness.dataset import load_benchmark
     from tvau_bench.harness.prompts import load_prompt_set
     from tvau_bench.models.checkpoint import load_checkpoint
     from tvau_bench.models.tiny import save_tiny_lvlm
     from tvau_bench.models.train_ahd import train_ahd
     from tvau_bench.models.train_rae import load_tvau
-    from tvau_bench.harness.dataset import load_benchmark
 
     root, hub = tiny_bench / "ubnormal", tiny_bench / "hub"
     data = load_benchmark(hub)

@@ -29,6 +29,7 @@ AREAS = (
     "models",
     "integrations",
     "demo",
+    "reproduce",
 )
 
 
