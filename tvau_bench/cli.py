@@ -30,6 +30,7 @@ AREAS = (
     "models",
     "integrations",
     "demo",
+    "reproduce",
 )
 
 

@@ -338,6 +338,9 @@ def _check_fingerprint(rundir: Path, manifest: dict[str, Any], data: Any) -> Non
 def _evidence(manifest: dict[str, Any], checked: dict[str, Any]) -> dict[str, Any]:
     name = manifest["model"]["name"]
     display, size = _baseline_identity(name)
+    params = (manifest.get("adapter_info") or {}).get("params")
+    if params:  # a trained checkpoint's parameter report (models.params) is its size
+        size = params["total"] / 1e9
     return {
         "model": name,
         "display_name": display,
