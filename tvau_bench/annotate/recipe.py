@@ -1,6 +1,7 @@
 """Annotation recipes: one YAML file fixes the backend, prompts, frame sampling and thresholds of a build.
 
-``load_recipe("synthetic")`` loads a recipe shipped in ``tvau_bench/recipes/``; any other argument is a path.
+``load_recipe("ubnormal")`` loads a recipe shipped in ``tvau_bench/recipes/`` (``synthetic``, ``ubnormal``,
+``shanghaitech``; a clone's ``annotation/`` is a link to that folder); any other argument is a path.
 Unknown keys, wrong types and values out of range are errors naming the file and field (the schema is
 ``tvau_bench/schemas/recipe.json``), so a typo cannot silently fall back to a default. Prompt templates default to the files in ``tvau_bench/prompts/`` (``annotate_*.txt``); a recipe may
 name its own files, relative to the recipe.
@@ -16,11 +17,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .. import shipped
 from .._io import sha256_bytes
 from .._yaml import parse_yaml, read_yaml
 from ..errors import TvauError
 from ..schemas.config import check_config
-from .backends import BACKEND_KINDS
 from .motion import MotionParams
 
 PROMPT_NAMES = ("system", "stage1", "stage2", "reask")
@@ -130,8 +131,7 @@ class Recipe:
 
 def shipped_recipes() -> list[str]:
     """Names of the recipes inside the package."""
-    root = resources.files("tvau_bench").joinpath("recipes")
-    return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".yaml"))
+    return shipped.names(shipped.recipes_dir())
 
 
 def default_prompt(name: str) -> str:
@@ -152,8 +152,7 @@ def load_recipe(name_or_path: str | Path, overrides: dict | None = None) -> Reci
         data, where, base = read_yaml(path), str(path), path.parent
     elif str(name_or_path) in shipped_recipes():
         where, base = f"tvau_bench/recipes/{name_or_path}.yaml", None
-        res = resources.files("tvau_bench").joinpath("recipes", f"{name_or_path}.yaml")
-        data = parse_yaml(res.read_bytes(), path=where)
+        data = parse_yaml((shipped.recipes_dir() / f"{name_or_path}.yaml").read_bytes(), path=where)
     else:
         raise TvauError(
             f"no recipe file or shipped recipe named {str(name_or_path)!r}",
@@ -200,6 +199,7 @@ _REQUIRED = {
 
 def _check(r: Recipe, where: str) -> None:
     """The checks between fields; each field alone was checked against the schema."""
+    from .backends import BACKEND_KINDS  # here, not at the top: backends build from a Recipe (no cycle)
 
     def bad(field_: str, problem: str, fix: str) -> TvauError:
         return TvauError(problem, path=where, field=field_, fix=fix)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import shipped
 from .._io import sha256_json
 from .._yaml import read_yaml
 from ..errors import TvauError
@@ -79,7 +80,7 @@ def model_config_from_dict(obj: Any, *, path: str | None = None) -> ModelConfig:
 
 
 def load_model_config(path_or_name: str | Path, adapter_args: dict[str, Any] | None = None) -> ModelConfig:
-    """Load ``path_or_name``: a YAML file, or a name looked up as ``baselines/NAME.yaml`` (cwd, then repo).
+    """Load ``path_or_name``: a YAML file, or the name of a shipped baseline (``baselines/NAME.yaml``).
 
     ``adapter_args`` (from ``--adapter-arg``) replace the file's before the config is checked.
     """
@@ -95,15 +96,12 @@ def _resolve(path_or_name: str | Path) -> Path:
     if path.is_file():
         return path
     name = str(path_or_name)
-    bases = (Path.cwd() / "baselines", Path(__file__).resolve().parents[2] / "baselines")
+    base = shipped.baselines_dir()
     if "/" not in name and "\\" not in name:
-        for base in bases:
-            for suffix in (".yaml", ".yml"):
-                if (base / f"{name}{suffix}").is_file():
-                    return base / f"{name}{suffix}"
-    known = sorted(
-        {p.stem for base in bases if base.is_dir() for p in (*base.glob("*.yaml"), *base.glob("*.yml"))}
-    )
+        for suffix in (".yaml", ".yml"):
+            if (base / f"{name}{suffix}").is_file():
+                return base / f"{name}{suffix}"
+    known = shipped.names(base)
     stem = Path(name).name.removesuffix(".yaml").removesuffix(".yml")
     close = difflib.get_close_matches(stem, known, n=3, cutoff=0.6)
     listed = f"pass a YAML file or the name of one in baselines/ ({', '.join(known) or 'none found'})"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..sources.registry import by_family, in_words
+
 PAPER_FILE = "000_eb84455d3ec55073.txt"
 
 
@@ -14,8 +16,10 @@ class Column:
     ``header`` is the paper's header text exactly; ``kind`` says how its cells are printed and parsed
     (``number``, ``percent`` like ``61.03%``, ``size`` like ``7B``, ``params`` like ``8299M``); ``better`` is the
     direction that wins the bold (``None``: not ranked). ``metric``/``family`` say which results field of which
-    dataset family (``ST`` ShanghaiTech, ``UB`` UBnormal) fills the column for measured rows (None: not measured);
-    detection columns name a :data:`tvau_bench.leaderboard.detection.METRICS` key and no family.
+    dataset family (a source's ``family`` code in :mod:`tvau_bench.sources.registry`, e.g. ``ST`` ShanghaiTech)
+    fills the column for measured rows (None: not measured);
+    detection columns name a :data:`tvau_bench.leaderboard.detection.METRICS` key and no family. ``in_paper`` is
+    false for the columns of a source family added since the paper: its reported rows print ``--`` there.
     """
 
     header: str
@@ -24,6 +28,7 @@ class Column:
     decimals: int = 2
     metric: str | None = None
     family: str | None = None
+    in_paper: bool = True
 
 
 @dataclass(frozen=True)
@@ -69,22 +74,43 @@ DETECTION = Layout(
     measured_by="detection",
 )
 
+# The source families the paper's dialogue table reports.
+PAPER_FAMILIES = ("ST", "UB")
+# The dialogue table's columns for each source family, in the paper's order: (label, results field, kind).
+DIALOGUE_METRICS = (
+    ("Target", "target_bleu4", "number"),
+    ("Trajectory", "trajectory_bleu4", "number"),
+    ("Yes/No", "yes_no_accuracy", "percent"),
+)
+
+
+def dialogue_header(label: str, family: str) -> str:
+    """The dialogue table's header of a metric on a source family, e.g. ``Target (ST) ↑``."""
+    return f"{label} ({family}) ↑"
+
+
 DIALOGUE = Layout(
     key="dialogue",
     title="Multi-turn Dialogue Results",
     caption=(
-        "One-shot multi-turn dialogue: BLEU-4 for Target and Trajectory, accuracy for Yes/No, on ShanghaiTech (ST) "
-        "and UBnormal (UB)."
+        "One-shot multi-turn dialogue: BLEU-4 for Target and Trajectory, accuracy for Yes/No, on "
+        + in_words([f"{s.title} ({s.family})" for s in by_family()], "and")
+        + "."
     ),
     first_header="Method",
     columns=(
         Column("Size ↓", kind="size", better="lower", decimals=0),
-        Column("Target (ST) ↑", metric="target_bleu4", family="ST"),
-        Column("Trajectory (ST) ↑", metric="trajectory_bleu4", family="ST"),
-        Column("Yes/No (ST) ↑", kind="percent", metric="yes_no_accuracy", family="ST"),
-        Column("Target (UB) ↑", metric="target_bleu4", family="UB"),
-        Column("Trajectory (UB) ↑", metric="trajectory_bleu4", family="UB"),
-        Column("Yes/No (UB) ↑", kind="percent", metric="yes_no_accuracy", family="UB"),
+        *(
+            Column(
+                dialogue_header(label, s.family),
+                kind=kind,
+                metric=metric,
+                family=s.family,
+                in_paper=s.family in PAPER_FAMILIES,
+            )
+            for s in by_family()
+            for label, metric, kind in DIALOGUE_METRICS
+        ),
     ),
     measured_by="dialogue",
 )
