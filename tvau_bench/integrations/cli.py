@@ -43,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--allow-missing", action="store_true", help="convert a log that lacks some scored samples"
     )
-    p.add_argument("--name", default="lmms-eval", help="model name for the printed/run submit command")
+    p.add_argument("--name", help="the submission's model name (its leaderboard row; required with --submit)")
     p.add_argument(
         "--submit",
         type=Path,
@@ -95,8 +95,11 @@ def _convert(args: argparse.Namespace) -> int:
         f"{len(conv.predictions)} samples checked against protocol {conv.fingerprint[:12]}{note} -> {args.out}"
     )
     if args.submit is None:
-        print(conv.submit_command(args.out, f"runs/{args.name}", args.name))
+        name = args.name or "NAME"
+        print(conv.submit_command(args.out, f"runs/{name}", name))
         return 0
+    if not args.name:  # every anonymous submission would otherwise share one leaderboard row
+        raise TvauError("a submission needs a name", field="--name", fix="pass --name NAME with --submit")
     from .lmms_eval.convert import submit_checked
 
     results = submit_checked(conv, args.out, args.submit, name=args.name, allow_missing=args.allow_missing)
