@@ -1,5 +1,9 @@
 """Run orchestration: a source root and a recipe in, the three configs plus quarantine and report out.
 
+Per video (:func:`annotate_video`): the targets' geometry, the frames each stage will look at (read once), then
+:mod:`.stage1`, :mod:`.stage2` and :mod:`.stage3` in turn on a shared :class:`.state.VideoState`, and the
+records, worded by :mod:`.words`.
+
 Videos are processed in ``video_id`` order, one at a time (the requests of a video go out together, so an
 ``openai`` backend keeps its concurrency busy). Every VLM answer is cached on disk as soon as its batch returns,
 so a killed run resumes: the rerun recomputes the cheap geometry and takes every answered request from the
@@ -36,7 +40,7 @@ from .cache import RequestCache
 from .motion import analyse, describe, waypoints
 from .recipe import Recipe
 from .sentences import appearance_sentence, garment
-from .targets import Counts, Quarantine, Target, failed_requests
+from .state import Counts, Quarantine, Target, VideoState, failed_requests
 from .timelines import Observation, geometry_pass, majority
 from .vocab import normalise_category
 from .words import SLOTS, action_sequence, target_answer, trajectory
@@ -175,8 +179,8 @@ def annotate_video(video, recipe: Recipe, asker: Asker, counts: Counts) -> tuple
     vid = video.video_id
     fps = float(video.fps) if video.fps and video.fps > 0 else 25.0
     width, height, num_frames = int(video.width), int(video.height), int(video.num_frames)
-    quarantine = Quarantine()
-    targets = _targets(video, recipe, fps, quarantine)
+    state = VideoState(vid, fps, counts)
+    state.targets = targets = _targets(video, recipe, fps, state.quarantine)
     counts.add("targets", len(targets))
     counts.add("abnormal_targets", sum(1 for t in targets.values() if t.obj.is_abnormal))
 
@@ -184,21 +188,21 @@ def annotate_video(video, recipe: Recipe, asker: Asker, counts: Counts) -> tuple
     frames1 = stage1.plan(recipe, num_frames, targets)
     views2 = stage2.plan(recipe, targets)
     needed = sorted(set(frames1) | {f for a, b in views2.values() for f in (*a, *b)})
-    images = dict(zip(needed, video.frames(needed), strict=True)) if needed else {}
-    masks = {f: video.object_masks(f) for f in needed}
-    speeds = {oid: t.geo.speeds(fps) for oid, t in targets.items()}
+    state.images = dict(zip(needed, video.frames(needed), strict=True)) if needed else {}
+    state.masks = {f: video.object_masks(f) for f in needed}
+    state.speeds = {oid: t.geo.speeds(fps) for oid, t in targets.items()}
 
-    stage1.run(recipe, asker, vid, frames1, images, masks, targets, speeds, quarantine, counts)
-    stage2.run(recipe, asker, views2, images, masks, targets, speeds, fps, quarantine, counts)
-    stage3.run(recipe, asker, targets, quarantine, counts)
+    stage1.run(recipe, asker, state, frames1)
+    stage2.run(recipe, asker, state, views2)
+    stage3.run(recipe, asker, state)
 
     records, tracks_rows, samples = [], [], []
     for t in targets.values():
-        stage3.settle(t, recipe, quarantine, counts)
+        stage3.settle(recipe, state, t)
         rec, actions = _target_record(vid, t, width, height, recipe)
         records.append(rec)
         tracks_rows += _track_rows(vid, t)
-        samples += _abnormal_samples(video, t, rec, actions, recipe, fps, quarantine)
+        samples += _abnormal_samples(video, t, rec, actions, recipe, fps, state.quarantine)
     d = recipe.dialogue
     for clip in dialogue.normal_clips(
         video.frame_labels(), d.normal_clip_frames, d.normal_clips_per_video, d.normal_margin
@@ -226,14 +230,14 @@ def annotate_video(video, recipe: Recipe, asker: Asker, counts: Counts) -> tuple
         "targets": records,
         "provenance": prov,
     }
-    return video_rec, sorted(samples, key=dialogue.sample_sort_key), tracks_rows, quarantine.records
+    return video_rec, sorted(samples, key=dialogue.sample_sort_key), tracks_rows, state.quarantine.records
 
 
 def _targets(video, recipe: Recipe, fps: float, quarantine: Quarantine) -> dict[int, Target]:
     """The video's objects visible in their masks, with their geometry and measured motion over the video."""
     geos, _ = geometry_pass(video)
     targets: dict[int, Target] = {}
-    for o in video.objects():
+    for o in {o.object_id: o for o in video.objects()}.values():  # one target per object id
         item = f"{video.video_id}:{o.object_id}"
         geo = geos.get(o.object_id)
         if geo is None or not geo.frames:

@@ -10,7 +10,7 @@ from .backends.base import Request, Response
 from .backends.geometric import FrameEvidence
 from .recipe import Recipe
 from .sampling import stage1_frames
-from .targets import Counts, Quarantine, Target
+from .state import Quarantine, Target, VideoState
 from .timelines import Observation, answer_observation
 from .views import encode_jpeg, marked_frame, resize_max
 from .vocab import STAGE1_SCHEMA
@@ -30,39 +30,29 @@ def plan(recipe: Recipe, num_frames: int, targets: dict[int, Target]) -> list[in
     )
 
 
-def run(
-    recipe: Recipe,
-    asker: Asker,
-    video_id: str,
-    frames: list[int],
-    images: dict[int, np.ndarray],
-    masks: dict[int, dict[int, np.ndarray]],
-    targets: dict[int, Target],
-    speeds: dict[int, dict[int, float]],
-    quarantine: Quarantine,
-    counts: Counts,
-) -> None:
+def run(recipe: Recipe, asker: Asker, state: VideoState, frames: list[int]) -> None:
     """Ask about the targets large enough to see in each planned frame; add the answers to the targets'
-    observations (``images``/``masks``: frame index → image / ``{object id: mask}``)."""
+    observations."""
+    targets = state.targets
     categories = {oid: t.obj.category for oid, t in targets.items()}
     reqs, asked = [], []
     for f in frames:
         shown = {
             oid: m
-            for oid, m in masks[f].items()
+            for oid, m in state.masks[f].items()
             if oid in targets and int(m.sum()) >= recipe.stage1.min_pixels
         }
         if not shown:
             continue
-        frame_speeds = {o: speeds[o].get(f, 0.0) for o in shown}
-        reqs.append(build_request(recipe, video_id, f, images[f], shown, categories, frame_speeds))
+        speeds = {o: state.speeds[o].get(f, 0.0) for o in shown}
+        reqs.append(build_request(recipe, state.video_id, f, state.images[f], shown, categories, speeds))
         asked.append((f, set(shown)))
-    counts.add("stage1_frames", len(reqs))
+    state.counts.add("stage1_frames", len(reqs))
     for req, resp, (f, ids) in zip(reqs, asker.ask(reqs), asked, strict=True):
-        obs = observations(req, resp, ids, f, quarantine)
+        obs = observations(req, resp, ids, f, state.quarantine)
         for oid, o in obs.items():
             targets[oid].obs.append(o)
-        counts.add("stage1_observations", len(obs))
+        state.counts.add("stage1_observations", len(obs))
 
 
 def build_request(

@@ -12,7 +12,7 @@ from .backends.base import Request, Response
 from .backends.geometric import TargetEvidence
 from .recipe import Recipe
 from .sampling import uniform_from, within
-from .targets import Counts, Quarantine, Target
+from .state import Target, VideoState
 from .timelines import GeoTrack, Observation, answer_observation
 from .views import encode_jpeg, resize_max, target_view, track_view
 from .vocab import STAGE2_SCHEMA
@@ -36,40 +36,30 @@ def plan(recipe: Recipe, targets: dict[int, Target]) -> Views:
     return views
 
 
-def run(
-    recipe: Recipe,
-    asker: Asker,
-    views: Views,
-    images: dict[int, np.ndarray],
-    masks: dict[int, dict[int, np.ndarray]],
-    targets: dict[int, Target],
-    speeds: dict[int, dict[int, float]],
-    fps: float,
-    quarantine: Quarantine,
-    counts: Counts,
-) -> None:
+def run(recipe: Recipe, asker: Asker, state: VideoState, views: Views) -> None:
     """Ask about each planned abnormal target; set its ``s2_request`` and ``s2`` answer."""
-    planned = [targets[oid] for oid in views]
+    planned = [state.targets[oid] for oid in views]
     for t, (crop_f, track_f) in zip(planned, views.values(), strict=True):
+        oid = t.obj.object_id
         t.s2_request = build_request(
             recipe,
             t.item,
             t.obj.category,
             crop_f,
             track_f,
-            images,
-            {f: masks[f][t.obj.object_id] for f in (*crop_f, *track_f)},
+            state.images,
+            {f: state.masks[f][oid] for f in (*crop_f, *track_f)},
             t.geo,
-            fps=fps,
-            abnormal_speed=abnormal_speed(speeds[t.obj.object_id], t.obj.abnormal_intervals),
+            fps=state.fps,
+            abnormal_speed=abnormal_speed(state.speeds[oid], t.obj.abnormal_intervals),
         )
     reqs = [t.s2_request for t in planned]
-    counts.add("stage2_targets", len(reqs))
+    state.counts.add("stage2_targets", len(reqs))
     for t, req, resp in zip(planned, reqs, asker.ask(reqs), strict=True):
         t.s2 = resp
         if not resp.ok:
             t.reasons.append("stage 2 failed")
-            quarantine.failed(req, resp, "stage2")
+            state.quarantine.failed(req, resp, "stage2")
 
 
 def build_request(

@@ -16,7 +16,7 @@ from .backends.base import Request
 from .motion import compare
 from .recipe import Recipe
 from .stage2 import observation
-from .targets import Counts, Quarantine, Target
+from .state import Target, VideoState
 from .timelines import Observation, vote
 
 
@@ -47,27 +47,25 @@ def assess(
     return v
 
 
-def run(
-    recipe: Recipe, asker: Asker, targets: dict[int, Target], quarantine: Quarantine, counts: Counts
-) -> None:
+def run(recipe: Recipe, asker: Asker, state: VideoState) -> None:
     """Assess every target; re-ask (once, with the evidence) each stage-2 answer below ``accept``."""
     reasks: list[tuple[Target, Request]] = []
-    for t in targets.values():
+    for t in state.targets.values():
         _assess(t, recipe)
         if recipe.stage3.reask and t.answered_s2 and t.verdict.consistency < recipe.stage3.accept:
             measured = t.measured.features()
             text = evidence_text(t.verdict, t.s2.answer["motion"], measured, observation(t.s2))
             reasks.append((t, reask_request(recipe, t.s2_request, text, measured)))
-    counts.add("stage3_reasked", len(reasks))
+    state.counts.add("stage3_reasked", len(reasks))
     for (t, req), resp in zip(reasks, asker.ask([r for _, r in reasks]), strict=True):
         if resp.ok:
             t.s2 = resp
             _assess(t, recipe)
         else:
-            quarantine.failed(req, resp, "stage3", "re-ask failed")
+            state.quarantine.failed(req, resp, "stage3", "re-ask failed")
 
 
-def settle(t: Target, recipe: Recipe, quarantine: Quarantine, counts: Counts) -> None:
+def settle(recipe: Recipe, state: VideoState, t: Target) -> None:
     """The target's final status; its appearance outliers, and the target itself unless verified, quarantined.
 
     An abnormal target without a stage-2 answer, or a target nobody described, is quarantined.
@@ -78,12 +76,12 @@ def settle(t: Target, recipe: Recipe, quarantine: Quarantine, counts: Counts) ->
     if not t.obs and not t.answered_s2:
         t.status = "quarantined"
         t.reasons.append("no annotator answer")
-    counts.add(f"stage3_{t.status}")
-    counts.consistency.append(t.verdict.consistency)
+    state.counts.add(f"stage3_{t.status}")
+    state.counts.consistency.append(t.verdict.consistency)
     for o in t.verdict.outliers:
-        quarantine.add(t.item, "stage3", "appearance outlier", o)
+        state.quarantine.add(t.item, "stage3", "appearance outlier", o)
     if t.status != "verified":
-        quarantine.add(t.item, "stage3", f"target {t.status}", _verdict_evidence(t))
+        state.quarantine.add(t.item, "stage3", f"target {t.status}", _verdict_evidence(t))
 
 
 def _assess(t: Target, recipe: Recipe) -> None:

@@ -1,10 +1,13 @@
-"""What the three stages share while annotating one video: its targets, the quarantine and the counts."""
+"""What the three stages share while annotating one video: its targets, the frames read for them, the quarantine
+and the counts."""
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from .backends.base import Request, Response
 from .motion import Motion
@@ -78,3 +81,17 @@ def failed_requests(video_id: str, quarantine: list[dict]) -> list[dict]:
         for q in quarantine
         if q["reason"] in REQUEST_FAILED
     ]
+
+
+@dataclass
+class VideoState:
+    """One video's work in progress, handed from stage to stage."""
+
+    video_id: str
+    fps: float
+    counts: Counts
+    quarantine: Quarantine = field(default_factory=Quarantine)
+    targets: dict[int, Target] = field(default_factory=dict)  # object id -> target, in object id order
+    images: dict[int, np.ndarray] = field(default_factory=dict)  # the planned frames (frame index -> image)
+    masks: dict[int, dict[int, np.ndarray]] = field(default_factory=dict)  # frame -> object id -> mask
+    speeds: dict[int, dict[int, float]] = field(default_factory=dict)  # object id -> frame -> speed
