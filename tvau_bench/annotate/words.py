@@ -29,7 +29,7 @@ from .colours import body_bands, dominant_colour, erode, name_pixels
 from .motion import MotionParams, analyse, describe
 from .recipe import ColourConfig
 from .sentences import action_sentence, appearance_sentence
-from .timelines import GeoTrack, majority
+from .timelines import GeoTrack, Ties, majority
 from .vocab import PERSON_LIKE, normalise_category
 
 SLOTS = ("top", "bottom", "body")  # the colour slots of a target, in the order records list them
@@ -161,7 +161,7 @@ def _dominant_excluding(
 
 
 def colour_vote(
-    readings: Iterable[Mapping[str, str | None]], *, ties: str = "first"
+    readings: Iterable[Mapping[str, str | None]], *, ties: Ties = "first"
 ) -> dict[str, str | None]:
     """Per slot, the majority of several :func:`read_colours` readings (ties as :func:`.timelines.majority`)."""
     readings = list(readings)
@@ -216,7 +216,7 @@ class GeometryWords:
     # The harness baselines' rules where they differ from the annotator's: colour and action votes break ties
     # by the smallest word, and a person counts as lying below a stricter aspect ratio (their published answers
     # come from these).
-    TIES = "smallest"
+    TIES: Ties = "smallest"
     LYING_BELOW = 0.8
 
     def __init__(self, colours: ColourConfig | None = None, motion: MotionParams | None = None) -> None:
