@@ -66,10 +66,9 @@ def run(recipe: Recipe, asker: Asker, state: VideoState) -> None:
 
 
 def settle(recipe: Recipe, state: VideoState, t: Target) -> None:
-    """The target's final status; its appearance outliers, and the target itself unless verified, quarantined.
-
-    An abnormal target without a stage-2 answer, or a target nobody described, is quarantined.
-    """
+    """Set the target's final status, and record its appearance outliers (and the target itself, unless it is
+    verified) in the quarantine. An abnormal target without a stage-2 answer, or a target nobody described, is
+    quarantined."""
     t.status = status(t.verdict.consistency, recipe)
     if t.obj.is_abnormal and not t.answered_s2:
         t.status = "quarantined"
