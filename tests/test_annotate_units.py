@@ -12,7 +12,7 @@ import pytest
 
 from tvau_bench.annotate import dialogue, motion
 from tvau_bench.annotate.backends.base import Request, answer_error
-from tvau_bench.annotate.backends.geometric import FrameEvidence, GeometricBackend, shape_category
+from tvau_bench.annotate.backends.geometric import FrameEvidence, GeometricBackend
 from tvau_bench.annotate.cache import RequestCache
 from tvau_bench.annotate.colours import COLOUR_NAMES, PROTOTYPES_RGB, dominant_colour, person_colours
 from tvau_bench.annotate.recipe import load_recipe, shipped_recipes
@@ -22,6 +22,7 @@ from tvau_bench.annotate.stage3 import assess
 from tvau_bench.annotate.timelines import Observation, vote
 from tvau_bench.annotate.views import target_view
 from tvau_bench.annotate.vocab import STAGE1_SCHEMA, STAGE2_SCHEMA
+from tvau_bench.annotate.words import shape_category
 from tvau_bench.errors import TvauError
 
 W, H, FPS = 320, 240, 30.0

@@ -6,9 +6,12 @@
 - ``pipeline.run(recipe, source_root, out_dir)``: writes ``videos.jsonl``, ``samples.jsonl``, ``tracks.jsonl``,
   ``quarantine.jsonl`` and ``report.json`` (CLI: ``tvau-bench annotate RECIPE --source ROOT --out DIR``).
 - Stages: ``stage1`` (marked frames → per-target JSON, joined into timelines by ``timelines``), ``stage2``
-  (target-focused views from masks, ``views``), ``stage3`` (appearance vote, motion vs geometry, one re-ask).
-- ``motion`` turns mask geometry into features and trajectory sentences; ``colours`` names masked pixels;
-  ``dialogue`` builds the benchmark samples and holds the fixed questions the harness asks.
+  (target-focused views from masks, ``views``), ``stage3`` (appearance vote, motion vs geometry, one re-ask);
+  each plans and sends its own requests on the video's shared ``state`` (targets, quarantine, counts).
+- ``words`` is the one place geometry becomes words (appearance, actions, trajectory; ``GeometryWords`` for the
+  harness baselines), over ``motion`` (mask geometry → features and trajectory sentences), ``colours`` (names
+  masked pixels) and ``sentences``; ``dialogue`` builds the benchmark samples and holds the fixed questions the
+  harness asks.
 - ``backends``: ``geometric`` (model-free default), ``openai`` (OpenAI-compatible HTTP, e.g. ``vllm serve``),
   ``vllm`` (offline, optional extra); ``asker`` + ``cache`` put every request through the on-disk cache.
 - ``evaluate.evaluate(out_dir, truth_jsonl)``: fidelity against the synthetic generator's truth

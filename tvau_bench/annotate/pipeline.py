@@ -1,5 +1,9 @@
 """Run orchestration: a source root and a recipe in, the three configs plus quarantine and report out.
 
+Per video (:func:`annotate_video`): the targets' geometry, the frames each stage will look at (read once), then
+:mod:`.stage1`, :mod:`.stage2` and :mod:`.stage3` in turn on a shared :class:`.state.VideoState`, and the
+records, worded by :mod:`.words`.
+
 Videos are processed in ``video_id`` order, one at a time (the requests of a video go out together, so an
 ``openai`` backend keeps its concurrency busy). Every VLM answer is cached on disk as soon as its batch returns,
 so a killed run resumes: the rerun recomputes the cheap geometry and takes every answered request from the
@@ -16,7 +20,6 @@ from __future__ import annotations
 
 import os
 import platform
-import statistics
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -33,49 +36,17 @@ from ..schemas import schema_errors
 from . import dialogue, stage1, stage2, stage3
 from .asker import Asker, AskStats
 from .backends import make_backend
-from .backends.base import Request, Response
 from .cache import RequestCache
-from .motion import Motion, analyse, describe, waypoints
+from .motion import analyse, describe, waypoints
 from .recipe import Recipe
-from .sampling import stage1_frames, uniform_from, within
-from .sentences import action_sentence, appearance_sentence, garment
-from .timelines import GeoTrack, Observation, geometry_pass, majority
+from .sentences import appearance_sentence, garment
+from .state import Counts, Quarantine, Target, VideoState, failed_requests
+from .timelines import Observation, geometry_pass, majority
 from .vocab import normalise_category
+from .words import SLOTS, action_sequence, target_answer, trajectory
 
 PIPELINE_VERSION = "annotate-1"
 OUTPUTS = ("videos.jsonl", "samples.jsonl", "tracks.jsonl", "quarantine.jsonl", "report.json")
-# Quarantine reasons written for a request that got no answer after every retry (stage 1, stage 2, re-ask):
-# one record per failed request, so they name exactly the requests counted in ``requests.failures``.
-_REQUEST_FAILED = frozenset({"request failed", "re-ask failed"})
-
-
-@dataclass
-class Counts:
-    """Per-stage counts for the report."""
-
-    c: Counter = field(default_factory=Counter)
-    consistency: list[float] = field(default_factory=list)
-
-    def add(self, key: str, n: int = 1) -> None:
-        self.c[key] += n
-
-    def merge(self, other: Counts) -> None:
-        """Add another video's counts to these."""
-        self.c.update(other.c)
-        self.consistency += other.consistency
-
-
-@dataclass
-class _Target:
-    obj: object  # SourceObject
-    geo: GeoTrack
-    measured: Motion
-    obs: list[Observation] = field(default_factory=list)
-    s2_request: Request | None = None
-    s2: Response | None = None
-    verdict: stage3.Verdict | None = None
-    status: str = "verified"
-    reasons: list[str] = field(default_factory=list)
 
 
 def run(
@@ -180,15 +151,6 @@ def backend_info(backend) -> dict:
     return {**backend.provenance(), "kind": backend.name, "identity": backend.identity()}
 
 
-def failed_requests(video_id: str, quarantine: list[dict]) -> list[dict]:
-    """The requests of one video that failed for good, read from its quarantine records."""
-    return [
-        {"video_id": video_id, "stage": q["stage"], "item": q["item"], "error": q["evidence"].get("error")}
-        for q in quarantine
-        if q["reason"] in _REQUEST_FAILED
-    ]
-
-
 def select_videos(source, recipe: Recipe, only: list[str] | None) -> list:
     """The videos of the recipe's splits (or only those named), in ``video_id`` order."""
     have = set(source.splits())
@@ -217,201 +179,30 @@ def annotate_video(video, recipe: Recipe, asker: Asker, counts: Counts) -> tuple
     vid = video.video_id
     fps = float(video.fps) if video.fps and video.fps > 0 else 25.0
     width, height, num_frames = int(video.width), int(video.height), int(video.num_frames)
-    objects = {o.object_id: o for o in video.objects()}
-    geos, _ = geometry_pass(video)
-    quarantine: list[dict] = []
-    targets: dict[int, _Target] = {}
-    for oid, o in objects.items():
-        geo = geos.get(oid)
-        if geo is None or not geo.frames:
-            quarantine.append(
-                {
-                    "item": f"{vid}:{oid}",
-                    "stage": "stage1",
-                    "reason": "target never visible in its masks",
-                    "evidence": {},
-                }
-            )
-            continue
-        m = analyse(
-            geo.frames,
-            geo.boxes,
-            width=width,
-            height=height,
-            fps=fps,
-            params=recipe.motion,
-            span=(0, num_frames - 1),
-        )
-        targets[oid] = _Target(o, geo, m)
+    state = VideoState(vid, fps, counts)
+    state.targets = targets = _targets(video, recipe, fps, state.quarantine)
     counts.add("targets", len(targets))
     counts.add("abnormal_targets", sum(1 for t in targets.values() if t.obj.is_abnormal))
 
     # Plan the frames every stage looks at, then read only those images and masks.
-    s1 = recipe.stage1
-    frames1 = (
-        stage1_frames(
-            num_frames,
-            [t.geo.frames for t in targets.values()],
-            per_video=s1.frames_per_video,
-            per_target=s1.frames_per_target,
-            max_frames=s1.max_frames,
-        )
-        if targets
-        else []
-    )
-    plan2: dict[int, tuple[list[int], list[int]]] = {}
-    for oid, t in targets.items():
-        if not t.obj.is_abnormal:
-            continue
-        inside = within(t.geo.frames, t.obj.abnormal_intervals) or t.geo.frames
-        plan2[oid] = (
-            uniform_from(inside, recipe.stage2.views),
-            uniform_from(t.geo.frames, recipe.stage2.track_views),
-        )
-    needed = sorted(set(frames1) | {f for a, b in plan2.values() for f in (*a, *b)})
-    images = dict(zip(needed, video.frames(needed), strict=True)) if needed else {}
-    masks = {f: video.object_masks(f) for f in needed}
-    speeds = {oid: t.geo.speeds(fps) for oid, t in targets.items()}
-    categories = {oid: t.obj.category for oid, t in targets.items()}
+    frames1 = stage1.plan(recipe, num_frames, targets)
+    views2 = stage2.plan(recipe, targets)
+    needed = sorted(set(frames1) | {f for a, b in views2.values() for f in (*a, *b)})
+    state.images = dict(zip(needed, video.frames(needed), strict=True)) if needed else {}
+    state.masks = {f: video.object_masks(f) for f in needed}
+    state.speeds = {oid: t.geo.speeds(fps) for oid, t in targets.items()}
 
-    # Stage 1: one request per sampled frame with targets in it.
-    reqs1, asked1 = [], []
-    for f in frames1:
-        asked = {oid: m for oid, m in masks[f].items() if oid in targets and int(m.sum()) >= s1.min_pixels}
-        if not asked:
-            continue
-        reqs1.append(
-            stage1.build_request(
-                recipe, vid, f, images[f], asked, categories, {o: speeds[o].get(f, 0.0) for o in asked}
-            )
-        )
-        asked1.append((f, set(asked)))
-    counts.add("stage1_frames", len(reqs1))
-    for req, resp, (f, asked) in zip(reqs1, asker.ask(reqs1), asked1, strict=True):
-        obs, problems = stage1.observations(req, resp, asked, f)
-        quarantine += problems
-        for oid, o in obs.items():
-            targets[oid].obs.append(o)
-        counts.add("stage1_observations", len(obs))
+    stage1.run(recipe, asker, state, frames1)
+    stage2.run(recipe, asker, state, views2)
+    stage3.run(recipe, asker, state)
 
-    # Stage 2: target-focused views of each abnormal target.
-    reqs2 = []
-    for oid, (crop_f, track_f) in plan2.items():
-        t = targets[oid]
-        ab = [speeds[oid][f] for f in within(t.geo.frames, t.obj.abnormal_intervals)] or list(
-            speeds[oid].values()
-        )
-        t.s2_request = stage2.build_request(
-            recipe,
-            f"{vid}:{oid}",
-            t.obj.category,
-            crop_f,
-            track_f,
-            images,
-            {f: masks[f][oid] for f in (*crop_f, *track_f)},
-            t.geo,
-            fps=fps,
-            abnormal_speed=float(statistics.median(ab)) if ab else 0.0,
-        )
-        reqs2.append(t.s2_request)
-    counts.add("stage2_targets", len(reqs2))
-    for req, resp in zip(reqs2, asker.ask(reqs2), strict=True):
-        t = targets[int(req.item.rsplit(":", 1)[1])]
-        t.s2 = resp
-        if not resp.ok:
-            t.reasons.append("stage 2 failed")
-            quarantine.append(
-                {
-                    "item": req.item,
-                    "stage": "stage2",
-                    "reason": "request failed",
-                    "evidence": {"error": resp.error},
-                }
-            )
-
-    # Stage 3: vote and check motion; re-ask once with the evidence where they disagree.
-    reasks: list[tuple[_Target, Request]] = []
+    records, tracks_rows, samples = [], [], []
     for t in targets.values():
-        _assess(t, recipe)
-        if (
-            recipe.stage3.reask
-            and t.s2 is not None
-            and t.s2.ok
-            and t.verdict.consistency < recipe.stage3.accept
-        ):
-            text = stage3.evidence_text(
-                t.verdict, t.s2.answer["motion"], t.measured.features(), stage2.observation(t.s2)
-            )
-            reasks.append((t, stage3.reask_request(recipe, t.s2_request, text, t.measured.features())))
-    counts.add("stage3_reasked", len(reasks))
-    for (t, req), resp in zip(reasks, asker.ask([r for _, r in reasks]), strict=True):
-        if resp.ok:
-            t.s2 = resp
-            _assess(t, recipe)
-        else:
-            quarantine.append(
-                {
-                    "item": req.item,
-                    "stage": "stage3",
-                    "reason": "re-ask failed",
-                    "evidence": {"error": resp.error},
-                }
-            )
-    records = []
-    tracks_rows = []
-    samples = []
-    for oid, t in targets.items():
-        t.status = stage3.status(t.verdict.consistency, recipe)
-        if t.obj.is_abnormal and (t.s2 is None or not t.s2.ok):
-            t.status = "quarantined"
-        if not t.obs and (t.s2 is None or not t.s2.ok):
-            t.status = "quarantined"
-            t.reasons.append("no annotator answer")
-        counts.add(f"stage3_{t.status}")
-        counts.consistency.append(t.verdict.consistency)
-        for o in t.verdict.outliers:
-            quarantine.append(
-                {"item": f"{vid}:{oid}", "stage": "stage3", "reason": "appearance outlier", "evidence": o}
-            )
-        if t.status != "verified":
-            quarantine.append(
-                {
-                    "item": f"{vid}:{oid}",
-                    "stage": "stage3",
-                    "reason": f"target {t.status}",
-                    "evidence": _verdict_evidence(t),
-                }
-            )
-        rec = _target_record(vid, t, width, height, recipe)
+        stage3.settle(recipe, state, t)
+        rec, actions = _target_record(vid, t, width, height, recipe)
         records.append(rec)
         tracks_rows += _track_rows(vid, t)
-        if t.obj.is_abnormal:
-            for iv in t.obj.abnormal_intervals:
-                clip = dialogue.abnormal_clip(iv, num_frames, recipe.dialogue.context_frames)
-                traj = _clip_trajectory(t, clip, width, height, fps, recipe) or rec["trajectory"]
-                answer = " ".join(x for x in (rec["appearance"], action_sentence(rec["_actions"])) if x)
-                sample = dialogue.abnormal_sample(
-                    vid,
-                    video.split,
-                    clip,
-                    oid,
-                    answer,
-                    traj,
-                    recipe.dialogue.frames_per_sample,
-                    verified=t.status == "verified",
-                )
-                if t.status == "quarantined":
-                    quarantine.append(
-                        {
-                            "item": sample["sample_id"],
-                            "stage": "dialogue",
-                            "reason": "target quarantined",
-                            "evidence": {"consistency": t.verdict.consistency},
-                        }
-                    )
-                    continue
-                samples.append(sample)
-        rec.pop("_actions")
+        samples += _abnormal_samples(video, t, rec, actions, recipe, fps, state.quarantine)
     d = recipe.dialogue
     for clip in dialogue.normal_clips(
         video.frame_labels(), d.normal_clip_frames, d.normal_clips_per_video, d.normal_margin
@@ -439,49 +230,47 @@ def annotate_video(video, recipe: Recipe, asker: Asker, counts: Counts) -> tuple
         "targets": records,
         "provenance": prov,
     }
-    return video_rec, sorted(samples, key=dialogue.sample_sort_key), tracks_rows, quarantine
+    return video_rec, sorted(samples, key=dialogue.sample_sort_key), tracks_rows, state.quarantine.records
 
 
-def _assess(t: _Target, recipe: Recipe) -> None:
-    obs = list(t.obs)
-    weights = [1] * len(obs)
-    claimed = None
-    s2obs = stage2.observation(t.s2) if t.s2 is not None else None
-    if s2obs is not None:
-        obs.append(s2obs)
-        weights.append(recipe.stage3.stage2_weight)
-        claimed = t.s2.answer["motion"]
-    t.verdict = stage3.assess(obs, weights, claimed, t.measured.features())
+def _targets(video, recipe: Recipe, fps: float, quarantine: Quarantine) -> dict[int, Target]:
+    """The video's objects visible in their masks, with their geometry and measured motion over the video."""
+    geos, _ = geometry_pass(video)
+    targets: dict[int, Target] = {}
+    for o in {o.object_id: o for o in video.objects()}.values():  # one target per object id
+        item = f"{video.video_id}:{o.object_id}"
+        geo = geos.get(o.object_id)
+        if geo is None or not geo.frames:
+            quarantine.add(item, "stage1", "target never visible in its masks")
+            continue
+        m = analyse(
+            geo.frames,
+            geo.boxes,
+            width=int(video.width),
+            height=int(video.height),
+            fps=fps,
+            params=recipe.motion,
+            span=(0, int(video.num_frames) - 1),
+        )
+        targets[o.object_id] = Target(item, o, geo, m)
+    return targets
 
 
-def _verdict_evidence(t: _Target) -> dict:
-    v = t.verdict
-    return {
-        "consistency": v.consistency,
-        "appearance_agreement": round(v.appearance, 4),
-        "motion_agreement": None if v.motion is None else round(v.motion, 4),
-        "motion_scores": v.motion_scores,
-        "measured_motion": t.measured.features(),
-        "claimed_motion": t.s2.answer["motion"] if t.s2 is not None and t.s2.ok else None,
-        "reasons": t.reasons,
-    }
-
-
-def _target_record(vid: str, t: _Target, width: int, height: int, recipe: Recipe) -> dict:
+def _target_record(vid: str, t: Target, width: int, height: int, recipe: Recipe) -> tuple[dict, list[str]]:
+    """The target's record in ``videos.jsonl``, and its actions (for its samples' answers)."""
     w = t.verdict.winners
     meta = normalise_category(t.obj.category) if t.obj.category != "unknown" else "other"
     category = w.get("category") or meta
-    colours = {k: w.get(k) for k in ("top", "bottom", "body")}
-    obs = list(t.obs)
+    colours = {k: w.get(k) for k in SLOTS}
     s2obs = stage2.observation(t.s2) if t.s2 is not None else None
-    pool = ([s2obs] if s2obs else []) + obs
+    pool = ([s2obs] if s2obs else []) + list(t.obs)
     upper = majority(o.upper_clothing for o in pool)
     lower = majority(o.lower_clothing for o in pool)
     carried_votes = Counter(c for o in pool for c in set(o.carried))
     carried = tuple(sorted(c for c, n in carried_votes.items() if n * 2 >= len(pool))) if pool else ()
     actions = _actions(t, s2obs)
-    return {
-        "target_id": f"{vid}:{t.obj.object_id}",
+    rec = {
+        "target_id": t.item,
         "object_id": int(t.obj.object_id),
         "category": category,
         "is_abnormal": bool(t.obj.is_abnormal),
@@ -491,7 +280,7 @@ def _target_record(vid: str, t: _Target, width: int, height: int, recipe: Recipe
         "appearance": appearance_sentence(category, colours, upper, lower, carried),
         "attributes": {
             # In slot order top, bottom, body (not deduplicated), so each colour's place can be read back.
-            "colours": [c for c in (colours["top"], colours["bottom"], colours["body"]) if c],
+            "colours": [colours[k] for k in SLOTS if colours[k]],
             "upper_clothing": garment(colours["top"], upper, "top") if category != "car" else None,
             "lower_clothing": garment(colours["bottom"], lower, "trousers") if category != "car" else None,
             "carried_objects": list(carried),
@@ -503,27 +292,53 @@ def _target_record(vid: str, t: _Target, width: int, height: int, recipe: Recipe
         ),
         "consistency": float(t.verdict.consistency),
         "verified": t.status == "verified",
-        "_actions": actions,
     }
+    return rec, actions
 
 
-def _actions(t: _Target, s2obs: Observation | None) -> list[str]:
+def _actions(t: Target, s2obs: Observation | None) -> list[str]:
     """Normal targets: the most common frame-level action. Abnormal: what it did before, then the focused one."""
-    ivs = t.obj.abnormal_intervals
     if s2obs is None:
-        a = majority(o.action for o in t.obs)
-        return [a] if a else []
-    start = min(s for s, _ in ivs)
-    before = majority(o.action for o in t.obs if o.frame < start)
-    return [before, s2obs.action] if before and before != s2obs.action else [s2obs.action]
+        return action_sequence(None, majority(o.action for o in t.obs))
+    start = min(s for s, _ in t.obj.abnormal_intervals)
+    return action_sequence(majority(o.action for o in t.obs if o.frame < start), s2obs.action)
 
 
-def _track_rows(vid: str, t: _Target) -> list[dict]:
+def _abnormal_samples(
+    video, t: Target, rec: dict, actions: list[str], recipe: Recipe, fps: float, quarantine: Quarantine
+) -> list[dict]:
+    """One sample per abnormal interval of the target (none when it is quarantined: those are recorded)."""
+    if not t.obj.is_abnormal:
+        return []
+    samples = []
+    width, height, num_frames = int(video.width), int(video.height), int(video.num_frames)
+    for iv in t.obj.abnormal_intervals:
+        clip = dialogue.abnormal_clip(iv, num_frames, recipe.dialogue.context_frames)
+        traj = trajectory(t.geo, clip, width=width, height=height, fps=fps, params=recipe.motion)
+        sample = dialogue.abnormal_sample(
+            video.video_id,
+            video.split,
+            clip,
+            t.obj.object_id,
+            target_answer(rec["appearance"], actions),
+            traj or rec["trajectory"],
+            recipe.dialogue.frames_per_sample,
+            verified=t.status == "verified",
+        )
+        if t.status == "quarantined":
+            evidence = {"consistency": t.verdict.consistency}
+            quarantine.add(sample["sample_id"], "dialogue", "target quarantined", evidence)
+            continue
+        samples.append(sample)
+    return samples
+
+
+def _track_rows(vid: str, t: Target) -> list[dict]:
     ivs = t.obj.abnormal_intervals
     return [
         {
             "video_id": vid,
-            "target_id": f"{vid}:{t.obj.object_id}",
+            "target_id": t.item,
             "frame": int(f),
             "box": [int(v) for v in box],
             "mask": rle,
@@ -531,17 +346,6 @@ def _track_rows(vid: str, t: _Target) -> list[dict]:
         }
         for f, box, rle in zip(t.geo.frames, t.geo.boxes, t.geo.rles, strict=True)
     ]
-
-
-def _clip_trajectory(
-    t: _Target, clip: tuple[int, int], width: int, height: int, fps: float, recipe: Recipe
-) -> str | None:
-    sub = t.geo.between(*clip)
-    if not sub.frames:
-        return None
-    return describe(
-        analyse(sub.frames, sub.boxes, width=width, height=height, fps=fps, params=recipe.motion, span=clip)
-    )
 
 
 def build_report(

@@ -7,12 +7,59 @@ from __future__ import annotations
 
 import numpy as np
 
+from .asker import Asker
 from .backends.base import Request, Response
 from .backends.geometric import TargetEvidence
 from .recipe import Recipe
+from .sampling import uniform_from, within
+from .state import Target, VideoState
 from .timelines import GeoTrack, Observation, answer_observation
 from .views import encode_jpeg, resize_max, target_view, track_view
 from .vocab import STAGE2_SCHEMA
+from .words import abnormal_speed
+
+Views = dict[int, tuple[list[int], list[int]]]  # object id -> (crop frames, track frames)
+
+
+def plan(recipe: Recipe, targets: dict[int, Target]) -> Views:
+    """The frames of each abnormal target's views: crops inside its abnormal intervals (anywhere it is visible
+    when it is never visible inside them), whole frames over its visible span."""
+    views: Views = {}
+    for oid, t in targets.items():
+        if not t.obj.is_abnormal:
+            continue
+        inside = within(t.geo.frames, t.obj.abnormal_intervals) or t.geo.frames
+        views[oid] = (
+            uniform_from(inside, recipe.stage2.views),
+            uniform_from(t.geo.frames, recipe.stage2.track_views),
+        )
+    return views
+
+
+def run(recipe: Recipe, asker: Asker, state: VideoState, views: Views) -> None:
+    """Ask about each planned abnormal target; set its ``s2_request`` and ``s2`` answer."""
+    planned = [state.targets[oid] for oid in views]
+    for t, (crop_f, track_f) in zip(planned, views.values(), strict=True):
+        oid = t.obj.object_id
+        t.s2_request = build_request(
+            recipe,
+            t.item,
+            t.obj.category,
+            crop_f,
+            track_f,
+            state.images,
+            {f: state.masks[f][oid] for f in (*crop_f, *track_f)},
+            t.geo,
+            fps=state.fps,
+            abnormal_speed=abnormal_speed(state.speeds[oid], t.obj.abnormal_intervals),
+        )
+    reqs = [t.s2_request for t in planned]
+    state.counts.add("stage2_targets", len(reqs))
+    for t, req, resp in zip(planned, reqs, asker.ask(reqs), strict=True):
+        t.s2 = resp
+        if not resp.ok:
+            t.reasons.append("stage 2 failed")
+            state.quarantine.failed(req, resp, "stage2")
 
 
 def build_request(

@@ -6,12 +6,15 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
 from ..sources.base import SourceVideo
 from ..sources.masks import mask_box, rle_encode
 from .vocab import normalise_category
+
+Ties = Literal["first", "smallest"]  # how :func:`majority` breaks a tie
 
 
 @dataclass
@@ -170,10 +173,12 @@ def vote(
     return winners, agreement, outliers
 
 
-def majority(values: Iterable[str | None]) -> str | None:
-    """Most frequent non-null value (first seen on ties)."""
+def majority(values: Iterable[str | None], *, ties: Ties = "first") -> str | None:
+    """Most frequent non-null value; ties go to the value seen first, or with ``ties="smallest"`` to the
+    smallest one (the rule of :class:`.words.GeometryWords`, whose answers do not depend on frame order)."""
     tally = Counter(v for v in values if v)
     if not tally:
         return None
     best = max(tally.values())
-    return next(v for v in tally if tally[v] == best)
+    tied = (v for v in tally if tally[v] == best)
+    return min(tied) if ties == "smallest" else next(tied)

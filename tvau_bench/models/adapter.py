@@ -23,9 +23,9 @@ from typing import Any
 import cv2
 import numpy as np
 
+from ..annotate.words import GeometryWords
 from ..errors import TvauError
 from ..harness.adapters.base import Adapter, SampleContext
-from ..harness.adapters.geometry_oracle import GeometryWords
 from ..metrics.detections import DetectionRule
 from ..sources.base import SourceObject
 from .detect import DEFAULT_RULE

@@ -11,6 +11,11 @@ Geometry rules (documented here because annotators are checked against them):
 - ``enter_side``: the image border the first visible box touches, when the object appears after frame 0 or
   moves inward from it over its first frames; otherwise "inside" (``exit_side`` likewise with the last box,
   the clip's last frame and outward motion); with several borders touched, the one best aligned with the motion.
+
+Independent of the annotator on purpose: this wording and these rules (directions, sides, sentences) are written
+here from the generator's own state and share no code with :mod:`tvau_bench.annotate.words` or
+:mod:`tvau_bench.annotate.motion`, even where they look alike, because ``annotate-eval`` measures the annotator
+against them; a shared helper would let one bug pass on both sides unseen.
 """
 
 from __future__ import annotations
