@@ -9,30 +9,13 @@ once with the evidence; it is then verified, flagged (kept, ``verified`` false) 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from .asker import Asker
 from .backends.base import Request
 from .motion import compare
 from .recipe import Recipe
 from .stage2 import observation
-from .state import Target, VideoState
+from .state import Target, Verdict, VideoState
 from .timelines import Observation, vote
-
-
-@dataclass
-class Verdict:
-    winners: dict
-    appearance: float
-    outliers: list = field(default_factory=list)
-    motion_scores: dict | None = None
-    consistency: float = 0.0
-
-    @property
-    def motion(self) -> float | None:
-        if self.motion_scores is None:
-            return None
-        return sum(self.motion_scores.values()) / len(self.motion_scores)
 
 
 def assess(

@@ -15,11 +15,27 @@ from .timelines import GeoTrack, Observation
 
 if TYPE_CHECKING:
     from ..sources.base import SourceObject
-    from .stage3 import Verdict
 
 # Quarantine reasons of a request that got no answer after every retry (stage 1, stage 2, re-ask): one record
 # per failed request, so they name exactly the requests counted in ``requests.failures``.
 REQUEST_FAILED = frozenset({"request failed", "re-ask failed"})
+
+
+@dataclass
+class Verdict:
+    """Stage 3's judgement of one target: appearance winners and agreement, motion scores, consistency."""
+
+    winners: dict
+    appearance: float
+    outliers: list = field(default_factory=list)
+    motion_scores: dict | None = None
+    consistency: float = 0.0
+
+    @property
+    def motion(self) -> float | None:
+        if self.motion_scores is None:
+            return None
+        return sum(self.motion_scores.values()) / len(self.motion_scores)
 
 
 @dataclass
