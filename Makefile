@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO_OUT ?= demo_out
 
-.PHONY: demo test lint format bench clean
+.PHONY: demo test test-fast lint format bench clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/ruff check tvau_bench tests benchmarks
 	$(PY) -m pytest -q -n 2 --dist loadgroup --durations=15
+
+# The inner loop: everything but the slow, torch and Ray tests, whose files are then not even imported.
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -n 2 -m "not slow and not torch and not ray"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check tvau_bench tests benchmarks
