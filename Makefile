@@ -12,7 +12,7 @@ DEMO_OUT ?= demo_out
 TORCH_VERSION ?= 2.13.0
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: demo test lint format bench clean
+.PHONY: demo test test-fast lint format bench clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/ruff check tvau_bench tests benchmarks
 	$(PY) -m pytest -q -n 2 --dist loadgroup --durations=15
+
+# The inner loop: everything but the slow, torch and Ray tests, whose files are then not even imported.
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -n 2 -m "not slow and not torch and not ray"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check tvau_bench tests benchmarks

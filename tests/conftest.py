@@ -112,3 +112,45 @@ def tiny_ahd_config() -> Callable[..., object]:
         return AHDConfig(**fields)
 
     return make
+
+
+# ------------------------------------------------------------------------------------------- the fast lane
+# Test files whose every test carries a marker, by name: the tests of tvau_bench.models need torch (torch,
+# transformers and peft take seconds to import), the Ray tests start a Ray cluster. Their tests get the marker
+# here, and a -m expression that deselects every test with it (`make test-fast`) does not even import the files.
+MARKED_FILES = {"torch": ("test_models_*.py",), "ray": ("test_ray_*.py",)}
+
+
+def _file_marker(path: Path) -> str | None:
+    return next((m for m, globs in MARKED_FILES.items() if any(path.match(g) for g in globs)), None)
+
+
+def _deselects(config: pytest.Config, marker: str) -> bool:
+    """Whether the ``-m`` expression leaves out every test that has ``marker``, whatever other markers it has."""
+    markexpr = config.getoption("markexpr", default="")
+    if not markexpr:
+        return False
+    try:  # pytest's own parser of -m (not public API): if it ever moves, files are imported, as before
+        from _pytest.mark.expression import Expression
+
+        expr = Expression.compile(markexpr)
+    except Exception:
+        return False
+    others = ["slow", *MARKED_FILES]
+    for bits in range(1 << len(others)):
+        marks = {marker} | {m for i, m in enumerate(others) if bits >> i & 1}
+        if expr.evaluate(lambda name, marks=marks, **_: name in marks):
+            return False
+    return True
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    marker = _file_marker(collection_path)
+    return True if marker is not None and _deselects(config, marker) else None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        marker = _file_marker(item.path)
+        if marker is not None:
+            item.add_marker(marker)

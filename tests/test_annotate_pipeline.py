@@ -119,6 +119,7 @@ def test_rerun_is_byte_identical(small_outputs, synth_small, tmp_path):
         assert (tmp_path / name).read_bytes() == (small_outputs["shanghaitech"] / name).read_bytes(), name
 
 
+@pytest.mark.slow  # annotates the default (CI-sized) synthetic set
 def test_default_set_fidelity_acceptance(synth_root, tmp_path):
     """Acceptance: geometric backend on the default synthetic UBnormal-layout set: >= 90% direction and
     enter/exit, >= 80% colours; the CLI prints one JSON object with every field."""

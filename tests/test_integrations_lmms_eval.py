@@ -30,8 +30,7 @@ from tvau_bench.errors import TvauError
 from tvau_bench.harness.adapters.base import Adapter, SampleContext
 from tvau_bench.harness.messages import gold_answers, turn_kinds
 from tvau_bench.harness.model_config import DEFAULT_GENERATION, model_config_from_dict
-from tvau_bench.harness.runner import RunOptions, run
-from tvau_bench.harness.submissions import submit
+from tvau_bench.harness.runner import RunOptions, run, submit
 from tvau_bench.hub.features import features_for
 from tvau_bench.integrations.lmms_eval import task, tasks_dir
 from tvau_bench.integrations.lmms_eval.convert import convert, submit_checked, write_predictions

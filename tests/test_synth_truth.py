@@ -85,6 +85,7 @@ def test_every_behaviour_is_shown(synth_small: Path) -> None:
     assert cats == {"person", "bicycle", "skateboard", "car"}
 
 
+@pytest.mark.slow  # builds the default (CI-sized) synthetic set
 def test_not_separable_by_one_cue(synth_root: Path) -> None:
     """Some normal objects are faster / larger than some abnormal ones, and colours occur on both sides."""
     rows = _records(synth_root / "ubnormal")

@@ -142,7 +142,7 @@ def _score_locked(args: argparse.Namespace) -> int:
 
 
 def _submit(args: argparse.Namespace) -> int:
-    from .submissions import submit
+    from .runner import submit
 
     results = submit(args.predictions, _options(args), name=args.name, allow_missing=args.allow_missing)
     _summary(results, args.out)

@@ -11,11 +11,10 @@ from .. import shipped
 from .._io import sha256_json
 from .._yaml import read_yaml
 from ..errors import TvauError
-from ..schemas import load_schema
 from ..schemas.config import check_config
 
-# The schema (tvau_bench/schemas/model_config.json) is the one declaration of every key, type and range.
-ADAPTERS = tuple(load_schema("model_config")["properties"]["adapter"]["enum"])
+# The schema (tvau_bench/schemas/model_config.json) is the one declaration of every key, type and range; its
+# adapter names are those of the registry (tvau_bench.harness.adapters.registry), in the same order.
 # How to reach a model, not which model: changing these never splits a run (a restarted server on another port).
 TRANSPORT_ARGS = frozenset(
     {

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .._io import sha256_bytes, sha256_json
@@ -58,6 +59,26 @@ class Protocol:
             "generation": dict(sorted(self.generation.items())),
             **extra,
         }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], *, path: str | Path | None = None) -> Protocol:
+        """The protocol :meth:`as_dict` recorded (a run's ``run.json``); ``path`` names that file in errors.
+
+        ``protocol_version`` is not read here: which versions are accepted is the caller's decision.
+        """
+        try:
+            return cls(
+                split=d["split"],
+                shots=d["shots"],
+                history=d["history"],
+                max_side=d["max_side"],
+                exemplar_seed=d["exemplar_seed"],
+                prompt_set=d["prompt_set"],
+                generation=d["generation"],
+                include_unverified=d.get("include_unverified", False),
+            )
+        except KeyError as exc:
+            raise TvauError(f"protocol lacks {exc.args[0]!r}", path=path, field="protocol") from None
 
 
 def choose_exemplar(train: Sequence[dict[str, Any]], seed: int) -> dict[str, Any]:

@@ -20,13 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from .._io import append_jsonl, iter_jsonl, read_json, sha256_bytes, write_json
+from .._io import append_jsonl, iter_jsonl, read_json, sha256_bytes, sha256_json, write_json
 from .._lock import folder_lock
 from ..errors import TvauError
 from ..progress import progress
 from ..schemas import validate
 from .adapters import make_adapter
 from .adapters.base import Adapter, adapter_view, model_hash, sample_context
+from .adapters.replay import ReplayAdapter
 from .dataset import BenchmarkData, load_benchmark
 from .frames import DEFAULT_MAX_SIDE, FrameReader
 from .messages import (
@@ -39,10 +40,11 @@ from .messages import (
     query_messages,
     turn_kinds,
 )
-from .model_config import ModelConfig
+from .model_config import ModelConfig, model_config_from_dict
 from .protocol import PROTOCOL_VERSION, Protocol, evaluation_set, fingerprint, is_verified
 from .run_log import LOG, MANIFEST, RESULTS, load_run, unique_rows
 from .scoring import parse_answer, sample_scores, score_rows
+from .submissions import load_submission
 
 
 @dataclass
@@ -78,6 +80,34 @@ def run(
     """
     with folder_lock(opts.out, "run folder"):
         return _run(config, opts, data=data, adapter=adapter)
+
+
+def submit(
+    predictions: str | Path, opts: RunOptions, *, name: str, allow_missing: bool = False
+) -> dict[str, Any]:
+    """Validate ``predictions`` against the dataset split of ``opts`` and score it through the replay adapter.
+
+    Exactly a :func:`run` with the ``replay`` adapter: same protocol, log and results. ``name`` is the model's
+    name on the leaderboard, so it has no default (anonymous submissions would all share one).
+    """
+    data = load_benchmark(opts.dataset)
+    shots = 1 if opts.shots is None else opts.shots
+    scored, _ = evaluation_set(
+        data.samples, opts.split, shots, opts.exemplar_seed, include_unverified=opts.include_unverified
+    )
+    submission = load_submission(predictions, [s["sample_id"] for s in scored], allow_missing=allow_missing)
+    # The answers' hash is part of the model identity: resubmitting other answers into the same folder
+    # refuses to mix them with the logged ones (unless --new-run).
+    config = model_config_from_dict(
+        {
+            "name": name,
+            "adapter": "replay",
+            "hf_id": None,
+            "shots": shots,
+            "adapter_args": {"answers_sha256": sha256_json(submission.answers)},
+        }
+    )
+    return run(config, opts, data=data, adapter=ReplayAdapter(config, submission=submission))
 
 
 def _run(

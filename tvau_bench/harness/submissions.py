@@ -10,9 +10,8 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from .._io import lone_surrogate, sha256_json
+from .._io import lone_surrogate
 from ..errors import TvauError, excerpt
 from ..schemas import schema_errors
 
@@ -114,38 +113,3 @@ def parse_submission(
 
 def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
-
-
-def submit(predictions: str | Path, opts: Any, *, name: str, allow_missing: bool = False) -> dict:
-    """Validate ``predictions`` against the dataset split of ``opts`` and score it through the replay adapter.
-
-    Exactly a ``run`` with the ``replay`` adapter: same protocol, log and results. ``name`` is the model's
-    name on the leaderboard, so it has no default (anonymous submissions would all share one).
-    """
-    from .adapters.replay import ReplayAdapter
-    from .dataset import load_benchmark
-    from .model_config import model_config_from_dict
-    from .runner import run
-
-    data = load_benchmark(opts.dataset)
-    from .protocol import evaluation_set
-
-    shots = 1 if opts.shots is None else opts.shots
-    scored, _ = evaluation_set(
-        data.samples, opts.split, shots, opts.exemplar_seed, include_unverified=opts.include_unverified
-    )
-    ids = [s["sample_id"] for s in scored]
-    submission = load_submission(predictions, ids, allow_missing=allow_missing)
-    # The answers' hash is part of the model identity: resubmitting other answers into the same folder
-    # refuses to mix them with the logged ones (unless --new-run).
-    config = model_config_from_dict(
-        {
-            "name": name,
-            "adapter": "replay",
-            "hf_id": None,
-            "shots": shots,
-            "adapter_args": {"answers_sha256": sha256_json(submission.answers)},
-        }
-    )
-    adapter = ReplayAdapter(config, submission=submission)
-    return run(config, opts, data=data, adapter=adapter)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 
@@ -18,9 +18,6 @@ from ..errors import TvauError
 from ..schemas import SCHEMA_VERSION, load_schema
 from ..sources.registry import in_words, names, spec
 from .features import CONFIGS, DEFAULT_CONFIG, features_for, schema_name
-
-if TYPE_CHECKING:
-    from .export import SplitStats
 
 DEFAULT_LICENSE = "cc-by-nc-sa-4.0"
 
@@ -72,6 +69,16 @@ FIELD_DOCS: dict[str, dict[str, str]] = {
         "is_abnormal": "whether the target is abnormal in this frame",
     },
 }
+
+
+@dataclass(frozen=True)
+class SplitStats:
+    """One config's split: row count, in-memory Arrow bytes, its shard files (relative) and their bytes."""
+
+    num_examples: int
+    num_bytes: int
+    files: tuple[str, ...]
+    file_bytes: int
 
 
 @dataclass

@@ -32,6 +32,7 @@ from .._io import atomic_write_bytes, iter_jsonl, read_json, write_json
 from ..errors import TvauError
 from ..progress import progress
 from ..schemas import NAMES, validate
+from .card import CardInputs, SplitStats, default_repo_id, render_card
 from .fastcheck import checker_for
 from .features import CONFIGS, arrow_schema, to_arrow_row
 
@@ -59,16 +60,6 @@ PARQUET_OPTIONS: dict[str, Any] = {
     "write_page_index": False,
 }
 ANNOTATION_FILES = ("videos.jsonl", "samples.jsonl", "tracks.jsonl")
-
-
-@dataclass(frozen=True)
-class SplitStats:
-    """One config's split: row count, in-memory Arrow bytes, its shard files (relative) and their bytes."""
-
-    num_examples: int
-    num_bytes: int
-    files: tuple[str, ...]
-    file_bytes: int
 
 
 @dataclass
@@ -142,8 +133,6 @@ def export(
     written folder is validated (:func:`tvau_bench.hub.validate.validate_hub`) and the report is returned in
     ``result.validation``; an invalid row of the input raises :class:`TvauError`.
     """
-    from .card import CardInputs, default_repo_id, render_card
-
     ann = annotations if isinstance(annotations, Annotations) else read_annotations(annotations)
     out = Path(out)
     if not ann.videos:

@@ -309,20 +309,7 @@ def _check_fingerprint(rundir: Path, manifest: dict[str, Any], data: Any) -> Non
     """Recompute the fingerprint from this package's prompts and protocol code, the dataset and the settings."""
     from ..harness.protocol import Protocol, fingerprint
 
-    proto = manifest["protocol"]
-    try:
-        protocol = Protocol(
-            split=proto["split"],
-            shots=proto["shots"],
-            history=proto["history"],
-            max_side=proto["max_side"],
-            exemplar_seed=proto["exemplar_seed"],
-            prompt_set=proto["prompt_set"],
-            generation=proto["generation"],
-            include_unverified=proto.get("include_unverified", False),
-        )
-    except KeyError as exc:
-        raise TvauError(f"protocol lacks {exc.args[0]!r}", path=rundir / MANIFEST, field="protocol") from None
+    protocol = Protocol.from_dict(manifest["protocol"], path=rundir / MANIFEST)
     if protocol.prompts.as_dict() != manifest["prompts"]:
         raise TvauError(
             "prompts differ from this package's prompt set",

@@ -9,4 +9,12 @@ Modules (import them directly; nothing heavy is imported here):
 - ``tvau``: LoRA on the language model only, prompt building, injection for forward and ``generate``;
 - ``tiny``: tiny random Qwen2.5-VL configs and an in-code tokenizer (tests, CPU smoke runs, 7B shapes);
 - ``data``, ``train_ahd``, ``train_rae``, ``detect``, ``classical``, ``checkpoint``, ``adapter``, ``cli``.
+
+Importing the package registers its adapters (``ahd-template``, ``tvau``) with the harness registry.
 """
+
+from ..harness.adapters.registry import register_adapter
+
+# The models' harness adapters (classes in .adapter, imported on first use: registering loads no torch).
+register_adapter("ahd-template", "tvau_bench.models.adapter:AhdTemplateAdapter")
+register_adapter("tvau", "tvau_bench.models.adapter:TvauAdapter")

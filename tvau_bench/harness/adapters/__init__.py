@@ -1,4 +1,4 @@
-"""Adapter registry: adapter names map to lazily imported ``module:Class`` strings."""
+"""Adapters: names from the registry (:mod:`.registry`), classes imported on first use."""
 
 from __future__ import annotations
 
@@ -6,36 +6,32 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from ...errors import TvauError
+from .registry import REGISTRY, adapter_names, adapter_spec, oracle_names, register_adapter
 
 if TYPE_CHECKING:
     from ..model_config import ModelConfig
     from .base import Adapter
 
-REGISTRY: dict[str, str] = {
-    "openai": "tvau_bench.harness.adapters.openai_adapter:OpenAIAdapter",
-    "transformers": "tvau_bench.harness.adapters.transformers_adapter:TransformersAdapter",
-    "vllm": "tvau_bench.harness.adapters.vllm_adapter:VLLMAdapter",
-    "replay": "tvau_bench.harness.adapters.replay:ReplayAdapter",
-    "majority": "tvau_bench.harness.adapters.majority:MajorityAdapter",
-    "geometry-oracle": "tvau_bench.harness.adapters.geometry_oracle:GeometryOracleAdapter",
-    "ahd-template": "tvau_bench.models.adapter:AhdTemplateAdapter",
-    "tvau": "tvau_bench.models.adapter:TvauAdapter",
-}
-# Adapters that read the source or the ground truth (``Adapter.is_oracle``): ceilings, shown apart from models.
-ORACLES = frozenset({"geometry-oracle"})
+__all__ = [
+    "REGISTRY",
+    "adapter_class",
+    "adapter_names",
+    "adapter_spec",
+    "is_oracle_run",
+    "make_adapter",
+    "oracle_names",
+    "register_adapter",
+]
 
 
 def is_oracle_run(manifest: dict[str, Any]) -> bool:
     """Whether a run (its ``run.json``) was made by an oracle; runs from before the field by adapter name."""
-    return bool(manifest.get("oracle", manifest.get("adapter") in ORACLES))
+    return bool(manifest.get("oracle", manifest.get("adapter") in oracle_names()))
 
 
 def adapter_class(name: str) -> type[Adapter]:
     """Import and return the adapter class registered as ``name``."""
-    target = REGISTRY.get(name)
-    if target is None:
-        raise TvauError(f"unknown adapter {name!r}", field="adapter", fix=f"use one of {sorted(REGISTRY)}")
-    module_name, _, cls_name = target.partition(":")
+    module_name, _, cls_name = adapter_spec(name).target.partition(":")
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:

@@ -191,8 +191,7 @@ def submit_checked(
 ) -> dict[str, Any]:
     """Run ``tvau-bench submit`` on the converted predictions under the log's protocol settings, and check that
     the run's fingerprint is the one the lmms-eval task logged."""
-    from ...harness.runner import RunOptions
-    from ...harness.submissions import submit
+    from ...harness.runner import RunOptions, submit
 
     s = conversion.settings
     opts = RunOptions(
