@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..metrics import suite
+
 PAPER_FILE = "000_eb84455d3ec55073.txt"
 
 
@@ -15,7 +17,8 @@ class Column:
     (``number``, ``percent`` like ``61.03%``, ``size`` like ``7B``, ``params`` like ``8299M``); ``better`` is the
     direction that wins the bold (``None``: not ranked). ``metric``/``family`` say which results field of which
     dataset family (``ST`` ShanghaiTech, ``UB`` UBnormal) fills the column for measured rows (None: not measured);
-    detection columns name a :data:`tvau_bench.leaderboard.detection.METRICS` key and no family.
+    detection columns name a :data:`tvau_bench.leaderboard.detection.METRICS` key and no family. ``reported``
+    is false for a column the paper does not print (a metric added since): reported rows show ``--`` there.
     """
 
     header: str
@@ -24,6 +27,7 @@ class Column:
     decimals: int = 2
     metric: str | None = None
     family: str | None = None
+    reported: bool = True
 
 
 @dataclass(frozen=True)
@@ -69,25 +73,38 @@ DETECTION = Layout(
     measured_by="detection",
 )
 
-DIALOGUE = Layout(
-    key="dialogue",
-    title="Multi-turn Dialogue Results",
-    caption=(
-        "One-shot multi-turn dialogue: BLEU-4 for Target and Trajectory, accuracy for Yes/No, on ShanghaiTech (ST) "
-        "and UBnormal (UB)."
-    ),
-    first_header="Method",
-    columns=(
-        Column("Size ↓", kind="size", better="lower", decimals=0),
-        Column("Target (ST) ↑", metric="target_bleu4", family="ST"),
-        Column("Trajectory (ST) ↑", metric="trajectory_bleu4", family="ST"),
-        Column("Yes/No (ST) ↑", kind="percent", metric="yes_no_accuracy", family="ST"),
-        Column("Target (UB) ↑", metric="target_bleu4", family="UB"),
-        Column("Trajectory (UB) ↑", metric="trajectory_bleu4", family="UB"),
-        Column("Yes/No (UB) ↑", kind="percent", metric="yes_no_accuracy", family="UB"),
-    ),
-    measured_by="dialogue",
-)
+DIALOGUE_FAMILIES = ("ST", "UB")  # dataset families of the dialogue table, in the paper's order
+
+
+def dialogue_layout() -> Layout:
+    """The dialogue table: the model's size, then per family one column per metric of
+    :data:`tvau_bench.metrics.suite.DIALOGUE`, the paper's first in the paper's order."""
+    metric_columns = (
+        Column(
+            m.header(fam),
+            kind=m.scale,
+            better=m.better,
+            metric=m.key,
+            family=fam,
+            reported=m.paper is not None,
+        )
+        for fam in DIALOGUE_FAMILIES
+        for m in suite.paper_order()
+    )
+    return Layout(
+        key="dialogue",
+        title="Multi-turn Dialogue Results",
+        caption=(
+            "One-shot multi-turn dialogue: BLEU-4 for Target and Trajectory, accuracy for Yes/No, on ShanghaiTech "
+            "(ST) and UBnormal (UB)."
+        ),
+        first_header="Method",
+        columns=(Column("Size ↓", kind="size", better="lower", decimals=0), *metric_columns),
+        measured_by="dialogue",
+    )
+
+
+DIALOGUE = dialogue_layout()
 
 ABLATION = Layout(
     key="ablation",

@@ -21,8 +21,9 @@ from typing import Any
 from .._io import atomic_write_bytes, atomic_write_text
 from ..errors import TvauWarning
 from ..hub.card import markdown_table
+from ..metrics import suite
 from .detection import BOOTSTRAP, METRICS, MeasuredDetection, measured_detections
-from .layouts import LAYOUTS, MISSING, Column, Layout, format_value, parse_cell
+from .layouts import DIALOGUE_FAMILIES, LAYOUTS, MISSING, Column, Layout, format_value, parse_cell
 from .reported import ReportedRow, load_reported
 from .store import DETECTION_DIR, StoredRun, dataset_group, slug, stored_runs
 
@@ -86,7 +87,7 @@ def reported_rows(layout: Layout, reported: Sequence[ReportedRow]) -> list[Row]:
     for rep in reported:
         cells = {}
         for col in layout.columns:
-            text = rep.cells[col.header]
+            text = rep.cells.get(col.header, MISSING)  # MISSING: a column the paper does not print
             cells[col.header] = Cell(text, parse_cell(text, col.kind))
         rows.append(Row(rep.method, REPORTED_BLOCK, "reported (paper)", cells))
     return rows
@@ -119,7 +120,7 @@ def _measured_cell(col: Column, m: MeasuredRow) -> Cell:
         return Cell(MISSING, None)
     res = m.metrics[col.family]
     value = res.get(col.metric)
-    ci = res.get(f"{col.metric}_ci95")
+    ci = res.get(suite.dialogue_metric(col.metric).ci_key)
     return Cell(format_value(value, col), value, None if ci is None else (float(ci[0]), float(ci[1])))
 
 
@@ -394,12 +395,6 @@ def _rule_text(rule: dict[str, Any] | None) -> str:
 
 # --- chart --------------------------------------------------------------------------------------------------------
 
-CHART_METRICS = (
-    ("Target", "target_bleu4", "Target (%s) ↑"),
-    ("Trajectory", "trajectory_bleu4", "Trajectory (%s) ↑"),
-    ("Yes/No", "yes_no_accuracy", "Yes/No (%s) ↑"),
-)
-
 
 def chart_png(table: Table) -> bytes:
     """Grouped bars of the dialogue table (ST and UB panels), measured rows hatched with interval whiskers."""
@@ -413,12 +408,13 @@ def chart_png(table: Table) -> bytes:
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), dpi=100, sharey=True)
     cmap = plt.get_cmap("tab20")
     width = 0.8 / max(len(rows), 1)
-    x = np.arange(len(CHART_METRICS))
-    for ax, fam in zip(axes, ("ST", "UB"), strict=True):
+    metrics = suite.paper_order()
+    x = np.arange(len(metrics))
+    for ax, fam in zip(axes, DIALOGUE_FAMILIES, strict=True):
         for i, row in enumerate(rows):
             vals, errs = [], [[], []]
-            for _, _, header in CHART_METRICS:
-                cell = row.cells[header % fam]
+            for m in metrics:
+                cell = row.cells[m.header(fam)]
                 v = cell.value if cell.value is not None else 0.0
                 vals.append(v)
                 lo, hi = cell.ci95 if cell.ci95 is not None else (v, v)
@@ -438,7 +434,7 @@ def chart_png(table: Table) -> bytes:
                 yerr=errs if measured else None,
                 capsize=2 if measured else 0,
             )
-        ax.set_xticks(x, [m[0] for m in CHART_METRICS])
+        ax.set_xticks(x, [m.name for m in metrics])
         ax.set_title({"ST": "ShanghaiTech", "UB": "UBnormal"}[fam])
         ax.set_ylim(0, 105)
         ax.grid(axis="y", linewidth=0.3)

@@ -78,7 +78,7 @@ def parse_reported(text: str, layout: Layout, *, path: str | Path = "<reported>"
         row.cells[column.header] = rec["value"]
         row.sources[column.header] = rec["source"]
     for row in rows.values():
-        missing = [h for h in layout.headers[1:] if h not in row.cells]
+        missing = [c.header for c in layout.columns if c.reported and c.header not in row.cells]
         if missing:
             raise TvauError(f"row {row.method!r} lacks columns {missing}", path=path)
     return list(rows.values())
