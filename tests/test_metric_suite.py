@@ -53,7 +53,6 @@ TOY = DialogueMetric(
     name="Recall",
     turn="target",
     rows=_recall_rows,
-    statistic=lambda rows: float(np.mean(rows)),
     abnormal_only=True,
 )
 

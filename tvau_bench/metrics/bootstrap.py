@@ -144,6 +144,11 @@ def paired_bootstrap(
 # --- figures as statistics of per-sample rows ---------------------------------------------------------------
 
 
+def mean_statistic(rows: np.ndarray) -> float:
+    """Mean of per-sample scores."""
+    return float(np.mean(rows))
+
+
 def accuracy_statistic(rows: np.ndarray) -> float:
     """Accuracy x100 of 0/1 correctness rows."""
     return 100.0 * float(np.mean(rows))

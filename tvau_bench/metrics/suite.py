@@ -3,9 +3,9 @@ leaderboard's dialogue columns all iterate over :data:`DIALOGUE`; detection figu
 :func:`detection_summary`.
 
 A dialogue metric scores one turn of the dialogue. Its ``rows`` function maps the turn's answers and references
-(one per sample) to per-sample rows, and its ``statistic`` turns any set of those rows into the figure (0-100):
-the figure is the statistic of all rows, and its 95% interval resamples the rows (``metrics.bootstrap``), so
-corpus-level figures such as corpus BLEU bootstrap correctly. Consumers read ``suite.DIALOGUE`` at call time
+(one per sample) to per-sample rows, and its ``statistic`` (default: their mean) turns any set of those rows into
+the figure (0-100): the figure is the statistic of all rows, and its 95% interval resamples the rows
+(``metrics.bootstrap``), so corpus-level figures such as corpus BLEU bootstrap correctly. Consumers read ``suite.DIALOGUE`` at call time
 (not ``from .suite import DIALOGUE``), so one entry added here reaches every one of them.
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .bootstrap import Statistic, accuracy_statistic, bleu_statistic, bleu_stats
+from .bootstrap import Statistic, accuracy_statistic, bleu_statistic, bleu_stats, mean_statistic
 
 Rows = Callable[[Sequence[str], Sequence[str]], np.ndarray]
 ARROWS = {"higher": "↑", "lower": "↓"}
@@ -41,7 +41,7 @@ class DialogueMetric:
     name: str
     turn: str
     rows: Rows
-    statistic: Statistic
+    statistic: Statistic = mean_statistic
     label: str = ""
     scale: str = "number"
     better: str = "higher"
