@@ -66,11 +66,12 @@ def score_rows(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     }
     for m in suite.DIALOGUE:
         stats = metric_rows(m, rows)
-        results[m.key] = None if stats is None else m.statistic(stats)
-        results[m.ci_key] = (
-            None
-            if stats is None
-            else list(bootstrap_ci(stats, m.statistic, n_resamples=N_RESAMPLES, seed=BOOTSTRAP_SEED))
+        if stats is None:
+            results[m.key] = results[m.ci_key] = None
+            continue
+        results[m.key] = m.statistic(stats)
+        results[m.ci_key] = list(
+            bootstrap_ci(stats, m.statistic, n_resamples=N_RESAMPLES, seed=BOOTSTRAP_SEED)
         )
     # sacrebleu's signature names the corpus BLEU's settings; none is stored when no description was scored
     results["signature"] = corpus_bleu4(["a"], ["a"]).signature if n_abnormal else None
