@@ -5,14 +5,23 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO_OUT ?= demo_out
+# torch's CPU build. PyPI's Linux torch is the CUDA build (GBs of CUDA libraries), so the CPU wheel comes from
+# PyTorch's CPU index, given as an extra index: there `2.13.0+cpu` outranks PyPI's `2.13.0`, and an index that
+# cannot be reached is skipped (a local CPU wheel, where the machine has one, is found instead). On a CUDA machine
+# `make TORCH_INDEX=` takes PyPI's build, which is the CUDA one.
+TORCH_VERSION ?= 2.13.0
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
 .PHONY: demo test lint format bench clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	# The CPU build first: a bare `torch` requirement would otherwise pull a multi-GB CUDA build.
-	$(PY) -m pip install -q "torch==2.13.0"
+	# torch first, from TORCH_INDEX when it answers (a machine that reaches PyPI only would retry it in vain
+	# for minutes): the `torch` extra's bare requirement would otherwise pull the CUDA build.
+	idx=""; if [ -n "$(TORCH_INDEX)" ] && $(PY) -c "import urllib.request as u; u.urlopen('$(TORCH_INDEX)/', timeout=5)" 2>/dev/null; \
+		then idx="--extra-index-url $(TORCH_INDEX)"; fi; \
+		$(PY) -m pip install -q "torch==$(TORCH_VERSION)" $$idx
 	$(PY) -m pip install -q -e ".[torch,dev,ray]"
 	touch $(STAMP)
 

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import pytest
 from harness_fixtures import COLOURS, build_bench, write_model
-from loopback_openai import LoopbackServer
+from loopback_openai import LoopbackServer, Reply
 
 from tvau_bench._io import iter_jsonl, read_json
 from tvau_bench.cli import main
@@ -243,3 +243,43 @@ def test_sigkill_then_rerun_gives_the_same_results(bench, tmp_path):
     killed = read_json(out / "results.json")
     assert killed["timings"]["samples_skipped"] == logged
     assert strip(killed) == strip(read_json(tmp_path / "whole/results.json"))
+
+
+def test_retry_after_is_honoured(bench, tmp_path):
+    data, source = bench
+    with LoopbackServer(scripted, check_shape=False) as srv:
+        run(model_for(tmp_path / "a.yaml", srv.url), data, source, tmp_path / "clean")
+    calls = {"n": 0}
+
+    def busy_once(body):  # the first request is told to come back in a second
+        calls["n"] += 1
+        return Reply("busy", status=429, headers={"Retry-After": "1"}) if calls["n"] == 1 else scripted(body)
+
+    with LoopbackServer(busy_once, check_shape=False) as srv:
+        assert run(model_for(tmp_path / "b.yaml", srv.url), data, source, tmp_path / "busy") == 0
+        first, retry = srv.log[0], srv.log[1]
+    assert first.status == 429 and retry.body == first.body and retry.status == 200
+    assert retry.t_start - first.t_end >= 0.9  # backoff_s alone would have waited 0.01 s
+    clean, busy = read_json(tmp_path / "clean/results.json"), read_json(tmp_path / "busy/results.json")
+    transport = {"model": None, "adapter_info": None}
+    assert strip(clean) | transport == strip(busy) | transport
+
+
+def test_requests_fan_out_over_several_endpoints(bench, tmp_path):
+    data, source = bench
+    with LoopbackServer(scripted, check_shape=False) as srv:
+        run(model_for(tmp_path / "a.yaml", srv.url), data, source, tmp_path / "one")
+    with (
+        LoopbackServer(scripted, check_shape=False, latency=0.02) as a,
+        LoopbackServer(scripted, check_shape=False, latency=0.02) as b,
+        LoopbackServer(scripted, check_shape=False, faults=lambda body, seen: "503") as dead,
+    ):
+        model = model_for(tmp_path / "b.yaml", [a.url, b.url, dead.url], max_concurrency=1)
+        assert run(model, data, source, tmp_path / "three") == 0
+        served = (len(a.served()), len(b.served()), len(dead.served()))
+        urls = [a.url, b.url, dead.url]
+    assert served[0] > 0 and served[1] > 0 and served[2] == 0 and sum(served) == 4 * 3 + 2
+    one, three = read_json(tmp_path / "one/results.json"), read_json(tmp_path / "three/results.json")
+    transport = {"model": None, "adapter_info": None}
+    assert strip(one) | transport == strip(three) | transport
+    assert read_json(tmp_path / "three/run.json")["adapter_info"]["base_url"] == urls

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from . import __version__
 from .errors import TvauError
+from .extras import missing_extra
 
 # Order is the order in --help; each listed module defines register(subparsers).
 AREAS = (
@@ -29,6 +30,7 @@ AREAS = (
     "models",
     "integrations",
     "demo",
+    "reproduce",
 )
 
 
@@ -54,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        code = args.func(args)
+        code = _dispatch(args)
         sys.stdout.flush()  # so that a closed stdout pipe shows here, not in the interpreter's exit
     except TvauError as exc:
         print(f"tvau-bench {args.command}: error: {exc}", file=sys.stderr)
@@ -68,6 +70,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted; rerun the same command to resume", file=sys.stderr)
         return 130
     return int(code or 0)
+
+
+def _dispatch(args: argparse.Namespace) -> int | None:
+    """Run the subcommand; a missing module of an optional extra becomes an error naming the extra."""
+    try:
+        return args.func(args)
+    except ModuleNotFoundError as exc:
+        # train, detect, demo and the model adapters import torch & co. only when they run.
+        missing = missing_extra(exc)
+        if missing is None:
+            raise
+        raise missing from None
 
 
 # errno -> the fix shown to the user; anything else gets the generic one

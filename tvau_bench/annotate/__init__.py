@@ -1,7 +1,7 @@
 """Dataset construction: the paper's three-stage annotation pipeline, resumable and verified.
 
-- ``recipe.load_recipe(name_or_path)``: YAML recipe (backend, prompts, sampling, thresholds); ``synthetic`` is
-  shipped in ``tvau_bench/recipes/`` (geometric backend); ``annotation/{ubnormal,shanghaitech}.yaml`` build the
+- ``recipe.load_recipe(name_or_path)``: YAML recipe (backend, prompts, sampling, thresholds), shipped in
+  ``tvau_bench/recipes/``: ``synthetic`` (geometric backend); ``ubnormal`` and ``shanghaitech`` build the
   published datasets with a vLLM-served VLM.
 - ``pipeline.run(recipe, source_root, out_dir)``: writes ``videos.jsonl``, ``samples.jsonl``, ``tracks.jsonl``,
   ``quarantine.jsonl`` and ``report.json`` (CLI: ``tvau-bench annotate RECIPE --source ROOT --out DIR``).

@@ -1,6 +1,7 @@
 """Annotation recipes: one YAML file fixes the backend, prompts, frame sampling and thresholds of a build.
 
-``load_recipe("synthetic")`` loads a recipe shipped in ``tvau_bench/recipes/``; any other argument is a path.
+``load_recipe("ubnormal")`` loads a recipe shipped in ``tvau_bench/recipes/`` (``synthetic``, ``ubnormal``,
+``shanghaitech``; a clone's ``annotation/`` is a link to that folder); any other argument is a path.
 Unknown keys, wrong types and values out of range are errors naming the file and field (the schema is
 ``tvau_bench/schemas/recipe.json``), so a typo cannot silently fall back to a default. Prompt templates default to the files in ``tvau_bench/prompts/`` (``annotate_*.txt``); a recipe may
 name its own files, relative to the recipe.
@@ -16,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .. import shipped
 from .._io import sha256_bytes
 from .._yaml import parse_yaml, read_yaml
 from ..errors import TvauError
@@ -29,7 +31,7 @@ PROMPT_NAMES = ("system", "stage1", "stage2", "reask")
 class BackendConfig:
     """Which annotator answers, and how requests are sent (``openai``/``vllm`` fields are ignored otherwise)."""
 
-    kind: str = "geometric"  # geometric | openai | vllm
+    kind: str = "geometric"  # a key of backends.BACKEND_KINDS: geometric | openai | vllm
     model: str | None = None
     revision: str | None = None
     endpoints: tuple[str, ...] = ()  # OpenAI-compatible base URLs ending in /v1
@@ -129,8 +131,7 @@ class Recipe:
 
 def shipped_recipes() -> list[str]:
     """Names of the recipes inside the package."""
-    root = resources.files("tvau_bench").joinpath("recipes")
-    return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".yaml"))
+    return shipped.names(shipped.recipes_dir())
 
 
 def default_prompt(name: str) -> str:
@@ -151,8 +152,7 @@ def load_recipe(name_or_path: str | Path, overrides: dict | None = None) -> Reci
         data, where, base = read_yaml(path), str(path), path.parent
     elif str(name_or_path) in shipped_recipes():
         where, base = f"tvau_bench/recipes/{name_or_path}.yaml", None
-        res = resources.files("tvau_bench").joinpath("recipes", f"{name_or_path}.yaml")
-        data = parse_yaml(res.read_bytes(), path=where)
+        data = parse_yaml((shipped.recipes_dir() / f"{name_or_path}.yaml").read_bytes(), path=where)
     else:
         raise TvauError(
             f"no recipe file or shipped recipe named {str(name_or_path)!r}",
@@ -190,20 +190,24 @@ def _merge(a: dict, b: dict) -> dict:
     return out
 
 
+# What to say when a backend field that the kind needs (BACKEND_KINDS[kind].requires) is empty.
+_REQUIRED = {
+    "endpoints": ("the {kind} backend needs at least one endpoint", "e.g. [http://localhost:8000/v1]"),
+    "model": ("a model id is required", "e.g. Qwen/Qwen2.5-VL-7B-Instruct"),
+}
+
+
 def _check(r: Recipe, where: str) -> None:
     """The checks between fields; each field alone was checked against the schema."""
+    from .backends import BACKEND_KINDS  # here, not at the top: backends build from a Recipe (no cycle)
 
     def bad(field_: str, problem: str, fix: str) -> TvauError:
         return TvauError(problem, path=where, field=field_, fix=fix)
 
-    if r.backend.kind == "openai" and not r.backend.endpoints:
-        raise bad(
-            "backend.endpoints",
-            "the openai backend needs at least one endpoint",
-            "e.g. [http://localhost:8000/v1]",
-        )
-    if r.backend.kind in ("openai", "vllm") and not r.backend.model:
-        raise bad("backend.model", "a model id is required", "e.g. Qwen/Qwen2.5-VL-7B-Instruct")
+    for name in BACKEND_KINDS[r.backend.kind].requires:
+        if not getattr(r.backend, name):
+            problem, fix = _REQUIRED[name]
+            raise bad(f"backend.{name}", problem.format(kind=r.backend.kind), fix)
     if not r.stage3.quarantine <= r.stage3.accept:
         raise bad("stage3", "need quarantine <= accept", "fix the thresholds")
     if r.stage1.frames_per_video > r.stage1.max_frames:

@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from .. import shipped
 from .._io import read_json, write_json
 from ..errors import TvauError
 from ..metrics import suite
@@ -110,7 +111,7 @@ def demo_steps(out: Path, *, seed: int = 0, ahd_epochs: int = 60) -> list[Step]:
 
     def leaderboard() -> dict[str, Any]:
         shutil.rmtree(board, ignore_errors=True)
-        shutil.copytree(_reported_dir(), board / "reported")  # the paper's rows, rendered beside ours
+        shutil.copytree(shipped.reported_dir(), board / "reported")  # the paper's rows, rendered beside ours
         for _, rundir in _run_dirs(runs):
             dataset = str(hub / f"{rundir.parent.name}-fg")
             cli(["leaderboard", "add", str(rundir), "--root", str(board), "--dataset", dataset])
@@ -167,18 +168,6 @@ def run_demo(out: Path, *, seed: int = 0, ahd_epochs: int = 60) -> list[StepResu
 def _run_dirs(runs: Path) -> list[tuple[str, Path]]:
     """(baseline name, run folder) of every dialogue run: ``runs/{source}/{name}``."""
     return [(name, runs / source / name) for source, names in DIALOGUE_RUNS.items() for name in names]
-
-
-def _reported_dir() -> Path:
-    """The repository's ``leaderboard/reported`` (the demo runs from a clone: ``make demo``)."""
-    path = Path(__file__).resolve().parents[2] / "leaderboard" / "reported"
-    if not path.is_dir():
-        raise TvauError(
-            "the paper's reported tables are not here",
-            path=path,
-            fix="run the demo from a clone of the repository (`make demo`)",
-        )
-    return path
 
 
 def _brief(report: dict[str, Any]) -> dict[str, Any]:

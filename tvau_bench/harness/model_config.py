@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import shipped
 from .._io import sha256_json
 from .._yaml import read_yaml
 from ..errors import TvauError
@@ -78,7 +79,7 @@ def model_config_from_dict(obj: Any, *, path: str | None = None) -> ModelConfig:
 
 
 def load_model_config(path_or_name: str | Path, adapter_args: dict[str, Any] | None = None) -> ModelConfig:
-    """Load ``path_or_name``: a YAML file, or a name looked up as ``baselines/NAME.yaml`` (cwd, then repo).
+    """Load ``path_or_name``: a YAML file, or the name of a shipped baseline (``baselines/NAME.yaml``).
 
     ``adapter_args`` (from ``--adapter-arg``) replace the file's before the config is checked.
     """
@@ -95,10 +96,10 @@ def _resolve(path_or_name: str | Path) -> Path:
         return path
     name = str(path_or_name)
     if "/" not in name and "\\" not in name:
-        for base in (Path.cwd() / "baselines", Path(__file__).resolve().parents[2] / "baselines"):
-            for suffix in (".yaml", ".yml"):
-                if (base / f"{name}{suffix}").is_file():
-                    return base / f"{name}{suffix}"
+        base = shipped.baselines_dir()
+        for suffix in (".yaml", ".yml"):
+            if (base / f"{name}{suffix}").is_file():
+                return base / f"{name}{suffix}"
     raise TvauError(
         "model config not found", path=path_or_name, fix="pass a YAML file or the name of one in baselines/"
     )

@@ -16,6 +16,7 @@ import yaml
 from .._yaml import parse_yaml
 from ..errors import TvauError
 from ..schemas import SCHEMA_VERSION, load_schema
+from ..sources.registry import in_words, names, spec
 from .features import CONFIGS, DEFAULT_CONFIG, features_for, schema_name
 
 if TYPE_CHECKING:
@@ -30,55 +31,6 @@ booktitle = {Proceedings of the IEEE/CVF Conference on Computer Vision and Patte
 year = {2026},
 address = {Denver, CO, USA}
 }"""
-
-SOURCES: dict[str, dict[str, str]] = {
-    "ubnormal": {
-        "name": "UBnormal",
-        "pretty": "UBnormal-FG",
-        "url": "https://github.com/lilygeorgescu/UBnormal",
-        "licence": "The UBnormal authors distribute their videos and annotations under their own terms "
-        "(CC BY-NC-ND 4.0, Acsintoae et al., CVPR 2022); check them before use.",
-        "layout": "`video_path` is relative to the UBnormal root (`Scene{N}/{video}.mp4`).",
-        "bibtex": """@inproceedings{acsintoae2022ubnormal,
-title = {UBnormal: New Benchmark for Supervised Open-Set Video Anomaly Detection},
-author = {Acsintoae, Andra and Florescu, Andrei and Georgescu, Mariana-Iuliana and Mare, Tudor and Sumedrea, Paul and Ionescu, Radu Tudor and Khan, Fahad Shahbaz and Shah, Mubarak},
-booktitle = {Proceedings of the IEEE/CVF Conference on Computer Vision and Pattern Recognition (CVPR)},
-year = {2022}
-}""",
-    },
-    "shanghaitech": {
-        "name": "ShanghaiTech Campus",
-        "pretty": "ShanghaiTech-FG",
-        "url": "https://svip-lab.github.io/dataset/campus_dataset.html",
-        "licence": "The ShanghaiTech Campus dataset is distributed by its authors for research use under their "
-        "own terms; obtain it from them and follow those terms.",
-        "layout": "`video_path` is relative to the ShanghaiTech root (`training/videos/{name}.avi` or "
-        "`testing/frames/{name}/`).",
-        "bibtex": """@inproceedings{liu2018future,
-title = {Future Frame Prediction for Anomaly Detection -- A New Baseline},
-author = {Liu, Wen and Luo, Weixin and Lian, Dongze and Gao, Shenghua},
-booktitle = {Proceedings of the IEEE/CVF Conference on Computer Vision and Pattern Recognition (CVPR)},
-year = {2018}
-}
-@inproceedings{luo2017revisit,
-title = {A Revisit of Sparse Coding Based Anomaly Detection in Stacked RNN Framework},
-author = {Luo, Weixin and Liu, Wen and Gao, Shenghua},
-booktitle = {Proceedings of the IEEE International Conference on Computer Vision (ICCV)},
-year = {2017}
-}""",
-    },
-}
-
-LIMITS = {
-    "ubnormal": "- UBnormal is rendered (synthetic) video: people and scenes look game-like, so models tuned on it "
-    "may not transfer as is to real footage.",
-    "shanghaitech": "- ShanghaiTech masks carry no object identity: targets are mask components linked over time "
-    "and may merge or split people in crowds; categories are often `unknown`.\n"
-    "- ShanghaiTech's train split is normal-only, so its models are trained as in `annotation/shanghaitech.yaml`: "
-    "the AHD one-shot (`train ahd --shots 1`: the normal train videos plus the protocol's exemplar video, a test "
-    "video the protocol leaves out of the scored set); the RAE + LoRA is the UBnormal-trained one, fed this "
-    "AHD's heatmaps.",
-}
 
 FIELD_DOCS: dict[str, dict[str, str]] = {
     "samples": {
@@ -95,7 +47,7 @@ FIELD_DOCS: dict[str, dict[str, str]] = {
     },
     "videos": {
         "video_id": "the source video's name",
-        "source": "`ubnormal` or `shanghaitech`",
+        "source": in_words([f"`{n}`" for n in names()], "or"),
         "split": "the source dataset's split",
         "scene": "scene identifier",
         "video_path": "path of the video relative to the source dataset's root (not redistributed)",
@@ -175,8 +127,8 @@ def default_repo_id(videos: list[dict[str, Any]]) -> str:
 
 
 def source_keys(videos: list[dict[str, Any]]) -> list[str]:
-    """The source datasets of the rows, in a stable order."""
-    return sorted({v["source"] for v in videos}) or ["ubnormal"]
+    """The source datasets of the rows (registry names), in a stable order."""
+    return sorted({v["source"] for v in videos})
 
 
 def size_category(n: int) -> str:
@@ -194,7 +146,7 @@ def size_category(n: int) -> str:
 
 def pretty_name(videos: list[dict[str, Any]]) -> str:
     return (
-        " + ".join(SOURCES[s]["pretty"] for s in source_keys(videos))
+        " + ".join(f"{spec(s).title}-FG" for s in source_keys(videos))
         + " (T-VAU fine-grained anomaly dialogues)"
     )
 
@@ -372,8 +324,9 @@ def _type_text(feat: Any) -> str:
 
 def card_body(inp: CardInputs) -> str:
     """The Markdown body of the card."""
-    srcs = source_keys(inp.videos)
-    src_names = " and ".join(SOURCES[s]["name"] for s in srcs)
+    srcs = [spec(s) for s in source_keys(inp.videos)]
+    src_names = in_words([s.full_title for s in srcs], "and")
+    split_notes = [s.split_note for s in srcs if s.split_note]
     licence = inp.license or DEFAULT_LICENSE
     labels = Counter((s["split"], s["label"]) for s in inp.samples)
     split_names = list(inp.stats.get(DEFAULT_CONFIG, {}))
@@ -413,7 +366,7 @@ def card_body(inp: CardInputs) -> str:
         _fields_section(),
         "## Splits\n",
         "Splits are the source dataset's own splits"
-        + (" (anomaly types are disjoint across UBnormal's splits)" if "ubnormal" in srcs else "")
+        + (f" ({'; '.join(split_notes)})" if split_notes else "")
         + ".\n",
         markdown_table(
             ["split", "videos", "abnormal targets", "abnormal samples", "normal samples", "track rows"],
@@ -424,10 +377,7 @@ def card_body(inp: CardInputs) -> str:
         "The source videos are **referenced, not redistributed**. Obtain them from their authors and keep their "
         "layout; `video_path` in the `videos` config is relative to the source dataset's root, and frame indices "
         "are 0-based frames of that video.\n",
-        *[
-            f"- **{SOURCES[s]['name']}:** {SOURCES[s]['url']}. {SOURCES[s]['layout']} {SOURCES[s]['licence']}"
-            for s in srcs
-        ],
+        *[f"- **{s.full_title}:** {s.url}. {s.video_path_note} {s.licence}" for s in srcs],
         f"\nThe annotations in this repository are released under `{licence}`. That licence covers the annotations "
         "only; using the videos is governed by the source datasets' own terms.\n",
         "## Uses\n",
@@ -444,13 +394,13 @@ def card_body(inp: CardInputs) -> str:
         "records that failed verification are quarantined or flagged (`verified = false`), not hand-checked.",
         "- Trajectory sentences are derived from mask geometry, so they describe image-plane motion, not 3-D motion.",
         "- Appearance vocabulary (colours, clothing) is limited to what the prompts and the geometric fallback name.",
-        *[LIMITS[s] for s in srcs],
+        *[f"- {s.limitation}" for s in srcs],
         "- BLEU-based scoring compares against one reference per sample.\n",
         "## Citation\n",
         "If you use this dataset, cite the T-VAU paper and the source dataset(s):\n",
         "```bibtex",
         PAPER_BIBTEX,
-        *[SOURCES[s]["bibtex"] for s in srcs],
+        *[s.citation for s in srcs],
         "```",
     ]
     return "\n".join(sections) + "\n"

@@ -6,6 +6,7 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import shipped
 from ..errors import TvauError
 from .vllm_flags import VLLM_VERSION, check_serve_command, flag_value
 
@@ -26,16 +27,13 @@ class BaselineInfo:
 
 
 def baselines_dir(explicit: str | Path | None = None) -> Path:
-    """The baselines folder: ``explicit``, else ``./baselines``, else the repository's ``baselines/``."""
-    if explicit is not None:
-        path = Path(explicit)
-        if not path.is_dir():
-            raise TvauError("baselines folder not found", path=path)
-        return path
-    for base in (Path.cwd() / "baselines", Path(__file__).resolve().parents[2] / "baselines"):
-        if base.is_dir():
-            return base
-    raise TvauError("no baselines/ folder here", fix="run from the repository root or pass --dir")
+    """The baselines folder: ``explicit``, else the one shipped in the package (a clone's ``baselines/``)."""
+    if explicit is None:
+        return shipped.baselines_dir()
+    path = Path(explicit)
+    if not path.is_dir():
+        raise TvauError("baselines folder not found", path=path)
+    return path
 
 
 def list_baselines(directory: str | Path | None = None) -> list[BaselineInfo]:

@@ -57,11 +57,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     bl = subparsers.add_parser("baselines", help="the paper's baseline models as runnable configs")
     bl_sub = bl.add_subparsers(dest="baselines_command", required=True, metavar="SUBCOMMAND")
     ls = bl_sub.add_parser("list", help="list baselines/*.yaml")
-    ls.add_argument("--dir", help="baselines folder (default: ./baselines, else the repository's)")
+    ls.add_argument("--dir", help="baselines folder (default: the shipped baselines)")
     ls.set_defaults(func=_list)
     sc = bl_sub.add_parser("serve-cmd", help="print the exact `vllm serve` command of a baseline")
     sc.add_argument("name", help="baseline name (file stem in baselines/)")
-    sc.add_argument("--dir", help="baselines folder (default: ./baselines, else the repository's)")
+    sc.add_argument("--dir", help="baselines folder (default: the shipped baselines)")
     sc.set_defaults(func=_serve_cmd)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..metrics import suite
+from ..sources.registry import by_family, in_words
 
 PAPER_FILE = "000_eb84455d3ec55073.txt"
 
@@ -16,9 +17,11 @@ class Column:
     ``header`` is the paper's header text exactly; ``kind`` says how its cells are printed and parsed
     (``number``, ``percent`` like ``61.03%``, ``size`` like ``7B``, ``params`` like ``8299M``); ``better`` is the
     direction that wins the bold (``None``: not ranked). ``metric``/``family`` say which results field of which
-    dataset family (``ST`` ShanghaiTech, ``UB`` UBnormal) fills the column for measured rows (None: not measured);
-    detection columns name a :data:`tvau_bench.leaderboard.detection.METRICS` key and no family. ``reported``
-    is false for a column the paper does not print (a metric added since): reported rows show ``--`` there.
+    dataset family (a source's ``family`` code in :mod:`tvau_bench.sources.registry`, e.g. ``ST`` ShanghaiTech)
+    fills the column for measured rows (None: not measured);
+    detection columns name a :data:`tvau_bench.leaderboard.detection.METRICS` key and no family. ``in_paper`` is
+    false for the columns the paper does not print (a source family or a metric added since): its reported rows
+    print ``--`` there.
     """
 
     header: str
@@ -27,7 +30,7 @@ class Column:
     decimals: int = 2
     metric: str | None = None
     family: str | None = None
-    reported: bool = True
+    in_paper: bool = True
 
 
 @dataclass(frozen=True)
@@ -73,33 +76,37 @@ DETECTION = Layout(
     measured_by="detection",
 )
 
-DIALOGUE_FAMILIES = ("ST", "UB")  # dataset families of the dialogue table, in the paper's order
+# The source families the paper's dialogue table reports.
+PAPER_FAMILIES = ("ST", "UB")
 
 
 def dialogue_layout() -> Layout:
-    """The dialogue table: the model's size, then per family one column per metric of
+    """The dialogue table: the model's size, then per source family one column per metric of
     :data:`tvau_bench.metrics.suite.DIALOGUE`, the paper's first in the paper's order."""
-    metric_columns = (
-        Column(
-            m.header(fam),
-            kind=m.scale,
-            better=m.better,
-            metric=m.key,
-            family=fam,
-            reported=m.paper is not None,
-        )
-        for fam in DIALOGUE_FAMILIES
-        for m in suite.paper_order()
-    )
     return Layout(
         key="dialogue",
         title="Multi-turn Dialogue Results",
         caption=(
-            "One-shot multi-turn dialogue: BLEU-4 for Target and Trajectory, accuracy for Yes/No, on ShanghaiTech "
-            "(ST) and UBnormal (UB)."
+            "One-shot multi-turn dialogue: BLEU-4 for Target and Trajectory, accuracy for Yes/No, on "
+            + in_words([f"{s.title} ({s.family})" for s in by_family()], "and")
+            + "."
         ),
         first_header="Method",
-        columns=(Column("Size ↓", kind="size", better="lower", decimals=0), *metric_columns),
+        columns=(
+            Column("Size ↓", kind="size", better="lower", decimals=0),
+            *(
+                Column(
+                    m.header(s.family),
+                    kind=m.scale,
+                    better=m.better,
+                    metric=m.key,
+                    family=s.family,
+                    in_paper=s.family in PAPER_FAMILIES and m.paper is not None,
+                )
+                for s in by_family()
+                for m in suite.paper_order()
+            ),
+        ),
         measured_by="dialogue",
     )
 

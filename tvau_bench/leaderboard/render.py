@@ -22,8 +22,9 @@ from .._io import atomic_write_bytes, atomic_write_text
 from ..errors import TvauWarning
 from ..hub.card import markdown_table
 from ..metrics import suite
+from ..sources.registry import by_family, in_words
 from .detection import BOOTSTRAP, METRICS, MeasuredDetection, measured_detections
-from .layouts import DIALOGUE_FAMILIES, LAYOUTS, MISSING, Column, Layout, format_value, parse_cell
+from .layouts import LAYOUTS, MISSING, Column, Layout, format_value, parse_cell
 from .reported import ReportedRow, load_reported
 from .store import DETECTION_DIR, StoredRun, dataset_group, slug, stored_runs
 
@@ -87,7 +88,7 @@ def reported_rows(layout: Layout, reported: Sequence[ReportedRow]) -> list[Row]:
     for rep in reported:
         cells = {}
         for col in layout.columns:
-            text = rep.cells.get(col.header, MISSING)  # MISSING: a column the paper does not print
+            text = rep.cells[col.header] if col.in_paper else MISSING
             cells[col.header] = Cell(text, parse_cell(text, col.kind))
         rows.append(Row(rep.method, REPORTED_BLOCK, "reported (paper)", cells))
     return rows
@@ -183,7 +184,8 @@ def group_measured(runs: Sequence[StoredRun], score_rows) -> list[MeasuredRow]:
     for run in runs:
         if run.family is None:
             warnings.warn(
-                f"{run.path}: dataset {run.dataset!r} names neither ShanghaiTech nor UBnormal; not in the tables",
+                f"{run.path}: dataset {run.dataset!r} names neither "
+                f"{in_words([s.title for s in by_family()], 'nor')}; not in the tables",
                 TvauWarning,
                 stacklevel=2,
             )
@@ -397,7 +399,8 @@ def _rule_text(rule: dict[str, Any] | None) -> str:
 
 
 def chart_png(table: Table) -> bytes:
-    """Grouped bars of the dialogue table (ST and UB panels), measured rows hatched with interval whiskers."""
+    """Grouped bars of the dialogue table (one panel per source family), measured rows hatched with interval
+    whiskers."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -405,16 +408,20 @@ def chart_png(table: Table) -> bytes:
     import numpy as np
 
     rows = table.rows
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), dpi=100, sharey=True)
+    sources = by_family()
+    fig, axes = plt.subplots(
+        1, len(sources), figsize=(6 * len(sources), 4.8), dpi=100, sharey=True, squeeze=False
+    )
+    axes = axes[0]
     cmap = plt.get_cmap("tab20")
     width = 0.8 / max(len(rows), 1)
     metrics = suite.paper_order()
     x = np.arange(len(metrics))
-    for ax, fam in zip(axes, DIALOGUE_FAMILIES, strict=True):
+    for ax, src in zip(axes, sources, strict=True):
         for i, row in enumerate(rows):
             vals, errs = [], [[], []]
             for m in metrics:
-                cell = row.cells[m.header(fam)]
+                cell = row.cells[m.header(src.family)]
                 v = cell.value if cell.value is not None else 0.0
                 vals.append(v)
                 lo, hi = cell.ci95 if cell.ci95 is not None else (v, v)
@@ -435,11 +442,11 @@ def chart_png(table: Table) -> bytes:
                 capsize=2 if measured else 0,
             )
         ax.set_xticks(x, [m.name for m in metrics])
-        ax.set_title({"ST": "ShanghaiTech", "UB": "UBnormal"}[fam])
+        ax.set_title(src.title)
         ax.set_ylim(0, 105)
         ax.grid(axis="y", linewidth=0.3)
     axes[0].set_ylabel("BLEU-4 / accuracy (%)")
-    axes[1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    axes[-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     buf = io.BytesIO()
     # Fixed metadata: matplotlib would otherwise stamp its version, which changes the bytes between installs.

@@ -1,5 +1,8 @@
 """The paper's published numbers (``leaderboard/reported/{table}.csv``), loaded and checked.
 
+The tables ship in the package (``tvau_bench/data/reported/``, see :mod:`tvau_bench.shipped`); a leaderboard
+folder may hold its own ``reported/`` copy, which then wins.
+
 One CSV per paper table, one line per cell: ``row,column,value,status,source``. ``value`` is the text exactly as
 printed in the paper (``18.580``, ``61.03%``, ``--``), ``status`` is always ``reported`` and ``source`` names the
 paper file, table, row and column.
@@ -11,6 +14,7 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import shipped
 from ..errors import TvauError
 from .layouts import LAYOUTS, Layout, parse_cell
 
@@ -27,8 +31,9 @@ class ReportedRow:
 
 
 def reported_dir(root: str | Path) -> Path:
-    """``ROOT/reported`` where ROOT is the leaderboard folder."""
-    return Path(root) / "reported"
+    """``ROOT/reported`` when the leaderboard folder ROOT has one, else the tables shipped in the package."""
+    own = Path(root) / "reported"
+    return own if own.is_dir() else shipped.reported_dir()
 
 
 def load_reported(root: str | Path, key: str) -> list[ReportedRow]:
@@ -39,7 +44,9 @@ def load_reported(root: str | Path, key: str) -> list[ReportedRow]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise TvauError(
-            "reported table not found", path=path, fix="restore leaderboard/reported/ from git"
+            "reported table not found",
+            path=path,
+            fix=f"copy it from {shipped.reported_dir()}, or remove {path.parent} to use the shipped tables",
         ) from None
     return parse_reported(text, layout, path=path)
 
@@ -64,6 +71,14 @@ def parse_reported(text: str, layout: Layout, *, path: str | Path = "<reported>"
                 line=line,
                 fix=f"use one of {layout.headers[1:]}",
             ) from None
+        if not column.in_paper:
+            raise TvauError(
+                f"column {column.header!r} is not in the paper's table (a source family added since)",
+                path=path,
+                line=line,
+                field="column",
+                fix="report only the paper's figures here; measured runs fill the other columns",
+            )
         try:
             parse_cell(rec["value"], column.kind)
         except ValueError:
@@ -77,8 +92,9 @@ def parse_reported(text: str, layout: Layout, *, path: str | Path = "<reported>"
             raise TvauError(f"duplicate cell {rec['row']!r} / {column.header!r}", path=path, line=line)
         row.cells[column.header] = rec["value"]
         row.sources[column.header] = rec["source"]
+    required = [c.header for c in layout.columns if c.in_paper]
     for row in rows.values():
-        missing = [c.header for c in layout.columns if c.reported and c.header not in row.cells]
+        missing = [h for h in required if h not in row.cells]
         if missing:
             raise TvauError(f"row {row.method!r} lacks columns {missing}", path=path)
     return list(rows.values())

@@ -36,12 +36,13 @@ from ..harness.adapters import is_oracle_run
 from ..harness.protocol import evaluation_set
 from ..harness.run_log import LOG, MANIFEST, RESULTS, read_log
 from ..metrics import suite
+from ..sources.registry import by_family
 
 EVIDENCE = "evidence.json"
 DETECTION_DIR = (
     "detection"  # ROOT/results/{dataset}/detection/{name}/ holds detection runs (leaderboard.detection)
 )
-FAMILIES = {"shanghaitech": "ST", "ubnormal": "UB"}
+FAMILIES = {s.name: s.family for s in by_family()}  # source name -> family code, e.g. "ubnormal" -> "UB"
 
 _MANIFEST_KEYS = (
     "fingerprint",
@@ -331,6 +332,9 @@ def _check_fingerprint(rundir: Path, manifest: dict[str, Any], data: Any) -> Non
 def _evidence(manifest: dict[str, Any], checked: dict[str, Any]) -> dict[str, Any]:
     name = manifest["model"]["name"]
     display, size = _baseline_identity(name)
+    params = (manifest.get("adapter_info") or {}).get("params")
+    if params:  # a trained checkpoint's parameter report (models.params) is its size
+        size = params["total"] / 1e9
     return {
         "model": name,
         "display_name": display,
@@ -442,7 +446,8 @@ def slug(text: str) -> str:
 
 
 def dataset_family(name: str) -> str | None:
-    """``ST`` for ShanghaiTech, ``UB`` for UBnormal (by name), ``None`` when the name says neither."""
+    """The family code (``ST``, ``UB``, ...) of the one registered source the name holds, ``None`` when it
+    names none or several."""
     low = name.lower()
     hits = {fam for key, fam in FAMILIES.items() if key in low}
     return hits.pop() if len(hits) == 1 else None

@@ -209,6 +209,8 @@ class TvauAdapter(Adapter):
         from .train_rae import load_tvau
 
         self.model, self.tokenizer, self.rcfg = load_tvau(self.ckpt, self.device)
+        if not self.model.uses_heatmaps:  # ablations: no heatmaps reach the LVLM, so no AHD runs
+            return
         ahd = self.ahd_ckpt or load_checkpoint(self.ckpt)[1].get("ahd")
         if not ahd:
             raise TvauError(
@@ -223,14 +225,19 @@ class TvauAdapter(Adapter):
             "ahd": self.ahd_ckpt,
             "exemplar": "in the prompt (its video, AHD evidence and dialogue) when the run has one shot",
             "video": f"the protocol frames resized to a longer side near {self._side()} (multiples of 28)",
-            "heatmaps": f"{HEATMAP_INPUT}, AHD max_side {self.acfg.max_side}, RAE size {self.rcfg.heatmap_size}",
+            "heatmaps": (
+                f"{HEATMAP_INPUT}, AHD max_side {self.acfg.max_side}, RAE size {self.rcfg.heatmap_size}"
+                if self.ahd is not None
+                else "none (ablation without the AHD's evidence in the prompt)"
+            ),
+            "params": self.model.params,
         }
 
     def _side(self) -> int:
         return int(self.frame_side or self.rcfg.frame_side)
 
     def _clip_inputs(self, images: Sequence[np.ndarray]) -> tuple[Any, Any]:
-        """(video (T, 3, H, W) in [0, 1], heatmaps (T, s, s)) of one clip of the messages."""
+        """(video (T, 3, H, W) in [0, 1], heatmaps (T, s, s) or ``None``) of one clip of the messages."""
         import torch
 
         from .train_rae import frame_size
@@ -241,6 +248,8 @@ class TvauAdapter(Adapter):
             np.stack([cv2.resize(im, (w, h), interpolation=cv2.INTER_AREA) for im in images])
         )
         clip = clip.float().div(255).permute(0, 3, 1, 2)
+        if self.ahd is None:  # an ablation without the AHD: no evidence reaches the LVLM
+            return clip, None
         size = self.rcfg.heatmap_size
         heat = frame_heatmaps(self.ahd, self.acfg, images, self.device)
         heat = np.stack([cv2.resize(x, (size, size), interpolation=cv2.INTER_AREA) for x in heat])
@@ -253,7 +262,7 @@ class TvauAdapter(Adapter):
         inputs = [self._clip_inputs(images) for _, images, _ in clips]
         pv, grid, counts = video_inputs([v for v, _ in inputs], self.model.config.vision_config)
         parts = [
-            (n, self.model.rae.num_tokens(len(images)), turns)
+            (n, self.model.num_prompt_tokens(len(images)), turns)
             for n, (_, images, turns) in zip(counts, clips, strict=True)
         ]
         n_video, n_anomaly, turns = parts[-1]
@@ -269,7 +278,7 @@ class TvauAdapter(Adapter):
         dtype = next(self.model.base_lvlm().parameters()).dtype
         gen = {"max_new_tokens": int(self.generation.get("max_new_tokens", 128)), "do_sample": False}
         ids = self.model.generate(
-            heatmaps=[h[None].to(self.device) for _, h in inputs],
+            heatmaps=[h[None].to(self.device) for _, h in inputs] if self.ahd is not None else None,
             pixel_values_videos=pv.to(self.device, dtype),
             video_grid_thw=grid.to(self.device),
             **batch,

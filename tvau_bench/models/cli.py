@@ -75,6 +75,17 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="train on ground-truth masks instead of AHD heatmaps (recorded; an empty mask gives 'No' away)",
     )
+    r.add_argument(
+        "--no-ahd",
+        action="store_true",
+        help="ablation 'w/o AHD': no heatmaps, so the RAE has nothing to encode (no --ahd)",
+    )
+    r.add_argument(
+        "--no-rae",
+        action="store_true",
+        help="ablation 'w/o RAE': no RAE, the AHD's heatmaps do not reach the LVLM (with both: LoRA LVLM alone)",
+    )
+    r.add_argument("--seed", type=int, default=0)
     r.add_argument("--split", default="train")
     r.add_argument(
         "--shots", type=int, choices=(0, 1), default=1, help="the protocol's exemplar in each input"
@@ -144,6 +155,9 @@ def _train_rae(args: argparse.Namespace) -> int:
         heatmaps="ground-truth" if args.gt_heatmaps else "ahd",
         shots=args.shots,
         exemplar_seed=args.exemplar_seed,
+        with_ahd=not args.no_ahd,
+        with_rae=not args.no_rae,
+        seed=args.seed,
     )
     res = train_rae(
         args.dataset, args.lvlm, args.source, args.out, cfg, ahd=args.ahd, max_minutes=args.max_minutes

@@ -6,7 +6,10 @@ input is the benchmark's own one-shot message list (:mod:`tvau_bench.harness.mes
 exemplar exchange, then the sample's clip (its protocol frames, capped as the harness caps them) and its
 dialogue, so training and evaluation prompts have one format. Heatmaps are an AHD checkpoint's output (what
 the model sees at test time, the default); ground-truth masks only with ``heatmaps='ground-truth'``, recorded,
-since an empty or non-empty mask gives the Yes/No answer away. Every answer of the query dialogue is a target,
+since an empty or non-empty mask gives the Yes/No answer away. Two switches make the paper's ablations
+(Table 3): ``with_ahd=False`` ("w/o AHD": the RAE is built but has no heatmaps to encode, so no evidence
+tokens) and ``with_rae=False`` ("w/o RAE": the AHD is part of the model, for its heatmaps, but nothing carries
+them into the LVLM); both off is the LoRA-tuned LVLM alone. Every answer of the query dialogue is a target,
 with the gold earlier turns as history. The checkpoint holds only what training changes (RAE + LoRA weights)
 and the LVLM folder it applies to; an epoch checkpoint lets a killed run resume at the next epoch.
 """
@@ -29,6 +32,13 @@ from .checkpoint import load_checkpoint, load_resume, save_checkpoint
 from .data import abnormal_mask
 
 HEATMAP_SOURCES = ("ahd", "ground-truth")
+# Table 3's rows: variant name -> (with_ahd, with_rae). The names are the baselines/*.yaml and run folder names.
+VARIANTS = {
+    "tvau": (True, True),
+    "tvau-wo-ahd": (False, True),
+    "tvau-wo-rae": (True, False),
+    "tvau-wo-ahd-rae": (False, False),
+}
 
 
 @dataclass
@@ -50,9 +60,21 @@ class RAEConfig:
     rae_width: int = 32
     lora_r: int = 8
     lora_alpha: int = 16
+    with_ahd: bool = True  # False: "w/o AHD" (no heatmaps reach the RAE)
+    with_rae: bool = True  # False: "w/o RAE" (no module turns heatmaps into prompt tokens)
     max_samples: int | None = None
     seed: int = 0
     device: str = "cpu"
+
+
+def variant_name(cfg: RAEConfig) -> str:
+    """The Table 3 row a config trains (a key of :data:`VARIANTS`)."""
+    return next(k for k, v in VARIANTS.items() if v == (cfg.with_ahd, cfg.with_rae))
+
+
+def feeds_heatmaps(cfg: RAEConfig) -> bool:
+    """Whether heatmaps reach the LVLM (through the RAE) in this variant."""
+    return cfg.with_ahd and cfg.with_rae
 
 
 def pick_frames(indices: list[int], n: int | None) -> list[int]:
@@ -70,7 +92,7 @@ def frame_size(width: int, height: int, side: int, unit: int = 28) -> tuple[int,
 
 
 def sample_tensors(video, sample: dict[str, Any], cfg: RAEConfig, heatmap_fn=None):
-    """(clip (T, 3, H, W) float [0, 1], heatmaps (T, s, s) float) of one sample's frames."""
+    """(clip (T, 3, H, W) float [0, 1], heatmaps (T, s, s) float, or None in the ablations) of one sample."""
     import torch
 
     idx = pick_frames(list(sample["frame_indices"]), cfg.frames)
@@ -84,6 +106,8 @@ def sample_tensors(video, sample: dict[str, Any], cfg: RAEConfig, heatmap_fn=Non
             f"sample {sample['sample_id']}: video {video.video_id} has fewer frames than its indices"
         )
     clip = torch.from_numpy(np.ascontiguousarray(np.stack(frames))).float().div(255).permute(0, 3, 1, 2)
+    if not feeds_heatmaps(cfg):
+        return clip, None  # the ablations take no heatmaps
     s = cfg.heatmap_size
     if heatmap_fn is not None:
         heat = heatmap_fn(video, idx)
@@ -126,7 +150,10 @@ def build_from_config(raw: dict[str, Any], device: str):
         regions=cfg.regions,
         rae_width=cfg.rae_width,
         heatmap_size=cfg.heatmap_size,
+        with_rae=cfg.with_rae,
+        with_ahd=cfg.with_ahd,
     )
+    model.params = raw.get("params")
     return model, tokenizer, cfg
 
 
@@ -201,18 +228,7 @@ def train_rae(
     from ..sources import open_source
     from .tvau import collate, encode_messages, video_inputs
 
-    if cfg.heatmaps not in HEATMAP_SOURCES:
-        raise TvauError(
-            f"unknown heatmap source {cfg.heatmaps!r}", field="heatmaps", fix=f"use one of {HEATMAP_SOURCES}"
-        )
-    if cfg.heatmaps == "ahd" and not ahd:
-        raise TvauError(
-            "the RAE trains on the AHD's heatmaps (what it sees at test time): no AHD checkpoint given",
-            field="--ahd",
-            fix="pass --ahd CKPT (or --gt-heatmaps to train on ground-truth masks, which give Yes/No away)",
-        )
-    if cfg.heatmaps == "ground-truth" and ahd:
-        raise TvauError("--ahd and --gt-heatmaps exclude each other", field="--gt-heatmaps", fix="pass one")
+    check_switches(cfg, ahd)
     torch.manual_seed(cfg.seed)
     data = load_benchmark(dataset)
     exemplar = protocol_exemplar(data.samples, cfg)
@@ -228,15 +244,21 @@ def train_rae(
     source = open_source(source_root)
     raw = {
         "kind": "tvau",
+        "variant": variant_name(cfg),
+        "modules": {"ahd": cfg.with_ahd, "rae": cfg.with_rae, "lora": True},
         "lvlm_path": str(Path(lvlm_path).resolve()),
         "rae": asdict(cfg),
         "ahd": str(ahd) if ahd else None,
-        "heatmaps": cfg.heatmaps,
+        "heatmaps": cfg.heatmaps if feeds_heatmaps(cfg) else None,
         "input_format": f"harness messages, prompt set {cfg.prompt_set}, {cfg.shots}-shot",
         "exemplar": exemplar["sample_id"] if exemplar else None,
     }
     model, tokenizer, _ = build_from_config(raw, cfg.device)
-    heatmap_fn = _ahd_sample_heatmaps(ahd, cfg.device) if ahd else None
+    from .params import format_report, param_report
+
+    raw["params"] = param_report(model, ahd)
+    log(f"{raw['variant']}: {format_report(raw['params'])}")
+    heatmap_fn = _ahd_sample_heatmaps(ahd, cfg.device) if ahd and feeds_heatmaps(cfg) else None
     shown = None
     if exemplar is not None:
         ex_clip, ex_heat = sample_tensors(source.video(exemplar["video_id"]), exemplar, cfg, heatmap_fn)
@@ -248,7 +270,8 @@ def train_rae(
     # Trainable weights in float32 even when the LVLM is bf16: optimizer updates of 1e-4 vanish in bf16.
     for p in params:
         p.data = p.data.float()
-    model.rae.float()
+    if model.rae is not None:
+        model.rae.float()
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)
     epoch, history, steps, elapsed = 0, [], 0, 0.0
     resume = load_resume(out)
@@ -281,13 +304,13 @@ def train_rae(
                 tokenizer,
                 messages,
                 n_video_tokens=counts,
-                n_anomaly_tokens=[model.rae.num_tokens(c.shape[0]) for c in clips],
+                n_anomaly_tokens=[model.num_prompt_tokens(c.shape[0]) for c in clips],
                 label_from=len(prefix),
             )
             batch = collate([enc], pad_id)
             dtype = next(model.base_lvlm().parameters()).dtype
             out_ = model(
-                heatmaps=[h[None].to(cfg.device) for h in heats],
+                heatmaps=[h[None].to(cfg.device) for h in heats] if model.uses_heatmaps else None,
                 pixel_values_videos=pv.to(cfg.device, dtype),
                 video_grid_thw=grid.to(cfg.device),
                 **{k: v.to(cfg.device) for k, v in batch.items()},
@@ -324,6 +347,36 @@ def train_rae(
         "loss_history": history,
         "last_loss": history[-1] if history else float("nan"),
     }
+
+
+def check_switches(cfg: RAEConfig, ahd: str | Path | None) -> None:
+    """The heatmap source and the ablation switches agree with the AHD checkpoint given (or not)."""
+    if cfg.heatmaps not in HEATMAP_SOURCES:
+        raise TvauError(
+            f"unknown heatmap source {cfg.heatmaps!r}", field="heatmaps", fix=f"use one of {HEATMAP_SOURCES}"
+        )
+    if not cfg.with_ahd:
+        if ahd or cfg.heatmaps == "ground-truth":
+            raise TvauError(
+                "--no-ahd trains the variant without the AHD: it takes no heatmaps",
+                field="--no-ahd",
+                fix="drop --ahd / --gt-heatmaps, or drop --no-ahd",
+            )
+        return
+    if cfg.heatmaps == "ahd" and not ahd:
+        raise TvauError(
+            "the RAE trains on the AHD's heatmaps (what it sees at test time): no AHD checkpoint given",
+            field="--ahd",
+            fix="pass --ahd CKPT (or --gt-heatmaps to train on ground-truth masks, which give Yes/No away)",
+        )
+    if cfg.heatmaps == "ground-truth" and ahd:
+        raise TvauError("--ahd and --gt-heatmaps exclude each other", field="--gt-heatmaps", fix="pass one")
+    if not cfg.with_rae and cfg.heatmaps == "ground-truth":
+        raise TvauError(
+            "--no-rae keeps the AHD as the model's heatmap half: ground-truth masks cannot stand in for it",
+            field="--gt-heatmaps",
+            fix="pass --ahd CKPT with --no-rae",
+        )
 
 
 def _ahd_sample_heatmaps(ckpt: str | Path, device: str):

@@ -230,13 +230,27 @@ def video_inputs(
 
 
 class TvauModel(nn.Module):
-    """LVLM (LoRA-wrapped or plain) + RAE; heatmaps become prompt tokens at the anomaly placeholders."""
+    """LVLM (LoRA-wrapped or plain) + RAE; heatmaps become prompt tokens at the anomaly placeholders.
 
-    def __init__(self, lvlm: nn.Module, rae: RegionAwareAnomalyEncoder, anomaly_token_id: int) -> None:
+    Ablations (the paper's Table 3): ``rae=None`` is "w/o RAE" (no module turns heatmaps into tokens);
+    ``uses_heatmaps=False`` with an RAE is "w/o AHD" (the RAE is there but has no heatmaps to encode). Either
+    way the model takes no evidence tokens: :meth:`num_prompt_tokens` is 0 and heatmaps passed in are ignored.
+    """
+
+    def __init__(
+        self,
+        lvlm: nn.Module,
+        rae: RegionAwareAnomalyEncoder | None,
+        anomaly_token_id: int,
+        *,
+        uses_heatmaps: bool = True,
+    ) -> None:
         super().__init__()
         self.lvlm = lvlm
         self.rae = rae
+        self.uses_heatmaps = bool(uses_heatmaps) and rae is not None
         self.anomaly_token_id = int(anomaly_token_id)
+        self.params: dict[str, int] | None = None  # the checkpoint's parameter report, set by the loader
         self._pending: torch.Tensor | None = None
         self._hook = self.embed_tokens().register_forward_hook(self._inject)
 
@@ -269,7 +283,7 @@ class TvauModel(nn.Module):
         ``heatmaps`` is (B, T, H, W) for one clip per row, or a sequence of such tensors, one per clip of the
         rows (e.g. the one-shot exemplar's, then the query's), whose tokens follow each other in that order.
         """
-        if heatmaps is None:
+        if heatmaps is None or not self.uses_heatmaps:
             self._pending = None
         elif isinstance(heatmaps, torch.Tensor):
             self._pending = self.rae(heatmaps.to(self._device()))
@@ -282,6 +296,10 @@ class TvauModel(nn.Module):
 
     def _device(self) -> torch.device:
         return self.rae.base.device
+
+    def num_prompt_tokens(self, steps: int) -> int:
+        """Evidence placeholders a clip of ``steps`` frames gets in the prompt (0 in the ablations)."""
+        return self.rae.num_tokens(steps) if self.uses_heatmaps else 0
 
     def forward(
         self, heatmaps: torch.Tensor | Sequence[torch.Tensor] | None = None, **lvlm_inputs: Any
@@ -301,7 +319,8 @@ class TvauModel(nn.Module):
 
     def trainable_state_dict(self) -> dict[str, torch.Tensor]:
         """What training changes: RAE weights (``rae.*``) and LoRA weights (``lora.*``)."""
-        out = {f"rae.{k}": v.detach().cpu().contiguous() for k, v in self.rae.state_dict().items()}
+        rae = self.rae.state_dict() if self.rae is not None else {}
+        out = {f"rae.{k}": v.detach().cpu().contiguous() for k, v in rae.items()}
         if hasattr(self.lvlm, "peft_config"):
             from peft import get_peft_model_state_dict
 
@@ -311,7 +330,10 @@ class TvauModel(nn.Module):
 
     def load_trainable_state_dict(self, state: dict[str, torch.Tensor]) -> None:
         rae = {k[4:]: v for k, v in state.items() if k.startswith("rae.")}
-        self.rae.load_state_dict(rae)
+        if self.rae is not None:
+            self.rae.load_state_dict(rae)
+        elif rae:
+            raise ValueError("RAE weights given to a model built without an RAE (w/o RAE)")
         lora = {k[5:]: v for k, v in state.items() if k.startswith("lora.")}
         if lora:
             from peft import set_peft_model_state_dict
@@ -332,13 +354,24 @@ def build_tvau(
     regions: int = 9,
     rae_width: int = 32,
     heatmap_size: int = 64,
+    with_rae: bool = True,
+    with_ahd: bool = True,
 ) -> TvauModel:
-    """Freeze the LVLM, add LoRA to its language model, and attach a fresh RAE in its hidden size and dtype."""
+    """Freeze the LVLM, add LoRA to its language model, and attach a fresh RAE in its hidden size and dtype.
+
+    ``with_rae=False`` builds no RAE ("w/o RAE"); ``with_ahd=False`` keeps the RAE but feeds it no heatmaps
+    ("w/o AHD"). The LoRA weights are drawn before the RAE, so every variant starts from the same LoRA init.
+    """
     for p in lvlm.parameters():
         p.requires_grad_(False)
     hidden = int(lvlm.config.text_config.hidden_size)
     dtype = next(lvlm.parameters()).dtype
     device = next(lvlm.parameters()).device
     wrapped = apply_lora(lvlm, r=lora_r, alpha=lora_alpha) if lora else lvlm
-    rae = RegionAwareAnomalyEncoder(hidden, regions=regions, width=rae_width, size=heatmap_size)
-    return TvauModel(wrapped, rae.to(device=device, dtype=dtype), anomaly_token_id)
+    rae = None
+    if with_rae:
+        rae = RegionAwareAnomalyEncoder(hidden, regions=regions, width=rae_width, size=heatmap_size)
+        rae = rae.to(device=device, dtype=dtype)
+        if not with_ahd:
+            rae.requires_grad_(False)  # nothing to encode: its weights never see a gradient
+    return TvauModel(wrapped, rae, anomaly_token_id, uses_heatmaps=with_ahd)

@@ -10,15 +10,24 @@ Conventions used across the package:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from ..errors import TvauError
+
 Box = tuple[int, int, int, int]
 Interval = tuple[int, int]
 SPLITS = ("train", "validation", "test")
+
+
+def check_split(split: str) -> None:
+    """TvauError unless ``split`` is one of :data:`SPLITS`."""
+    if split not in SPLITS:
+        raise TvauError(f"unknown split {split!r}", fix=f"use one of {', '.join(SPLITS)}")
 
 
 @dataclass(frozen=True)
@@ -62,7 +71,7 @@ class LayoutReport:
 class SourceVideo(Protocol):
     """One source video with its labels; every accessor is lazy and cheap to call twice."""
 
-    source: str  # "ubnormal" | "shanghaitech"
+    source: str  # the SourceSpec.name of its source, e.g. "ubnormal"
     video_id: str
     split: str
     scene: str
@@ -117,3 +126,28 @@ class Source(Protocol):
     def videos(self, split: str) -> list[SourceVideo]: ...
     def video(self, video_id: str) -> SourceVideo: ...
     def report(self) -> LayoutReport: ...
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """Everything the package knows about one source dataset, declared by its module as ``SPEC``.
+
+    ``sources.registry.SOURCES`` lists them; layout detection, the dataset card and the leaderboard read them
+    from there, so a source's name, family code, licence and citation are written once.
+    """
+
+    name: str  # layout name and the `source` value of video records, e.g. "ubnormal"
+    family: str  # leaderboard family code, e.g. "UB": dataset names holding ``name`` fill its columns
+    title: str  # short display name ("ShanghaiTech"): chart panels, captions, "{title}-FG" card names
+    full_title: str  # the card's name for it ("ShanghaiTech Campus")
+    url: str  # where its authors distribute it
+    licence: str  # the card's sentence on the source's terms
+    citation: str  # BibTeX of the source dataset's paper(s)
+    video_path_note: str  # the card's sentence on what ``video_path`` is relative to
+    limitation: str  # the card's bullet on what the source's annotations cannot tell
+    split_note: str  # the card's remark on the source's splits ("" for none)
+    detect: Callable[[Path], bool]  # whether an existing folder holds this layout
+    marker: str  # what ``detect`` looks for, e.g. "training/, testing/"
+    absent: str  # the same, said as missing: "no training/ or testing/"
+    root_hint: str  # what a root of this layout holds, e.g. "holding training/ and testing/"
+    open: Callable[[str | Path], Source]  # the reader of a root (its ``report`` is the layout report)

@@ -41,7 +41,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _info(args: argparse.Namespace) -> int:
-    from .layout import format_report, open_source
+    from .layout import open_source
+    from .report import format_report
 
     source = open_source(args.root)
     with warnings.catch_warnings():

@@ -1,4 +1,4 @@
-"""ShanghaiTech Campus layout (Luo et al. 2017 / Liu et al. 2018): reader and writer.
+"""ShanghaiTech Campus layout (Luo et al. 2017 / Liu et al. 2018): reader, layout report, writers, ``SPEC``.
 
 Layout (see ``FORMATS.md``)::
 
@@ -49,11 +49,13 @@ import numpy as np
 
 from .._io import atomic_write_bytes
 from ..errors import TvauError
+from ..progress import progress
 from . import video as vio
-from .base import Box, Interval, LayoutReport, SourceObject, TrackRow
+from .base import Box, Interval, LayoutReport, SourceObject, SourceSpec, TrackRow, check_split
+from .intervals import intervals_from_frames, intervals_from_labels
 from .masks import connected_components, mask_box
+from .report import SourceReport, frame_count, zero_counts
 from .scan import box_table, reference_track_rows, table_boxes
-from .ubnormal import check_split, merge_intervals
 
 FPS = 25.0
 MAX_GAP = 2
@@ -443,9 +445,108 @@ class ShanghaiTechSource:
         )
 
     def report(self, *, deep: bool = False) -> LayoutReport:
-        from .layout import report_shanghaitech
-
+        """Per-split counts and every layout problem; ``deep`` also decodes every frame image."""
         return report_shanghaitech(self, deep=deep)
+
+
+# ---------------------------------------------------------------------------------------------- report
+
+
+def report_shanghaitech(src: ShanghaiTechSource, *, deep: bool = False) -> SourceReport:
+    """Counts per split (videos, frames, abnormal frames, anomalies = linked targets, regions = target-frames)
+    and every layout problem."""
+    root = Path(src.root)
+    rep = SourceReport(layout="shanghaitech", root=str(root))
+    for rel in ("testing/frames", "testing/test_frame_mask", "testing/test_pixel_mask", "training/videos"):
+        if not (root / rel).is_dir():
+            rep.problems.append(f"{root / rel}: folder missing (fix: extract the full ShanghaiTech release)")
+    train_ids = src.train_ids()
+    if train_ids:
+        counts = zero_counts()
+        for vid in progress(train_ids, desc="checking train", unit="video"):
+            n = frame_count(src.video(vid), rep.problems, deep=deep)
+            if n is None:
+                continue
+            counts["videos"] += 1
+            counts["frames"] += n
+        rep.counts["train"] = counts
+    test_ids = src.test_ids()
+    _check_labels_without_frames(root, set(test_ids), rep.problems)
+    if test_ids:
+        counts = zero_counts()
+        counts["pixel_masks_hwt"] = 0
+        counts["label_mask_disagreements"] = 0
+        for vid in progress(test_ids, desc="checking test", unit="video"):
+            _check_shanghaitech_test(src.video(vid), counts, rep.problems, deep=deep)
+        if counts["pixel_masks_hwt"]:
+            rep.notes.append(
+                f"{counts['pixel_masks_hwt']} pixel mask file(s) stored as (H, W, T); read transposed"
+            )
+        if counts["label_mask_disagreements"]:
+            rep.notes.append(
+                f"{counts['label_mask_disagreements']} test frame(s) where the frame label and the pixel mask "
+                "disagree (labelled abnormal with an empty mask, or the reverse); frame labels are used as given"
+            )
+        rep.counts["test"] = counts
+    return rep
+
+
+def _check_labels_without_frames(root: Path, test_ids: set[str], problems: list[str]) -> None:
+    """Test label files whose video has no frames folder: the reader lists test videos by their frames, so
+    such a video would silently be left out of the split."""
+    for rel in ("testing/test_frame_mask", "testing/test_pixel_mask"):
+        for path in sorted((root / rel).glob("*.npy")):
+            if path.stem not in test_ids:
+                problems.append(
+                    f"{path}: labels of test video {path.stem}, which has no frames folder "
+                    f"{root / 'testing' / 'frames' / path.stem}, so it is left out of the test split "
+                    "(fix: extract its frames there, or remove the stray label file)"
+                )
+
+
+def _image_problem(path: Path) -> str | None:
+    """Why a frame image is broken (OpenCV cannot decode it, or a JPEG/PNG is cut short), or ``None``.
+
+    OpenCV decodes a truncated JPEG without an error (the missing rows come out grey), so the end marker is
+    checked: a JPEG's end-of-image marker must follow its last start-of-scan (byte stuffing keeps both out of
+    the compressed data), a PNG must end with its IEND chunk.
+    """
+    data = path.read_bytes()
+    suffix = path.suffix.lower()
+    if suffix in (".jpg", ".jpeg") and data.rfind(b"\xff\xd9") < data.rfind(b"\xff\xda"):
+        return f"{path}: JPEG is truncated (no end-of-image marker after its last scan) (fix: re-extract the frames)"
+    if suffix == ".png" and (data.rfind(b"IEND") < 0 or len(data) - data.rfind(b"IEND") < 8):
+        return f"{path}: PNG is truncated (no IEND chunk at the end) (fix: re-extract the frames)"
+    if cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) is None:
+        return f"{path}: OpenCV cannot decode this image in full (fix: re-extract the frames)"
+    return None
+
+
+def _check_shanghaitech_test(
+    video: ShanghaiTechTestVideo, counts: dict[str, int], problems: list[str], *, deep: bool
+) -> None:
+    try:
+        n = video.num_frames
+        labels = video.frame_labels()
+    except TvauError as exc:
+        problems.append(str(exc))
+        return
+    if deep:
+        problems.extend(p for p in map(_image_problem, video.frame_paths) if p is not None)
+    counts["videos"] += 1
+    counts["frames"] += n
+    counts["abnormal_frames"] += int(labels.sum())
+    try:
+        objects = video.objects()
+        if video.mask_layout == "HWT":
+            counts["pixel_masks_hwt"] += 1
+        masked = {f for o in objects for s, e in o.abnormal_intervals for f in range(s, e + 1)}
+    except TvauError as exc:
+        problems.append(str(exc))
+        return
+    counts["anomalies"] += len(objects)
+    counts["regions"] += sum(e - s + 1 for o in objects for s, e in o.abnormal_intervals)
+    counts["label_mask_disagreements"] += sum(bool(labels[f]) != (f in masked) for f in range(n))
 
 
 # ---------------------------------------------------------------------------------------------- writers
@@ -561,10 +662,46 @@ def detect_mask_layout(shape: tuple[int, ...], num_frames: int, size: tuple[int,
     return None
 
 
-def intervals_from_labels(labels: np.ndarray) -> list[Interval]:
-    """Inclusive runs of non-zero labels."""
-    return intervals_from_frames(np.flatnonzero(np.asarray(labels) > 0).tolist())
+# ---------------------------------------------------------------------------------------------- registration
 
 
-def intervals_from_frames(frames: Iterable[int]) -> list[Interval]:
-    return merge_intervals((f, f) for f in frames)
+def is_shanghaitech_root(root: Path) -> bool:
+    """A folder holding ``testing/`` or ``training/videos/``."""
+    return (root / "testing").is_dir() or (root / "training" / "videos").is_dir()
+
+
+SPEC = SourceSpec(
+    name="shanghaitech",
+    family="ST",
+    title="ShanghaiTech",
+    full_title="ShanghaiTech Campus",
+    url="https://svip-lab.github.io/dataset/campus_dataset.html",
+    licence="The ShanghaiTech Campus dataset is distributed by its authors for research use under their "
+    "own terms; obtain it from them and follow those terms.",
+    citation="""@inproceedings{liu2018future,
+title = {Future Frame Prediction for Anomaly Detection -- A New Baseline},
+author = {Liu, Wen and Luo, Weixin and Lian, Dongze and Gao, Shenghua},
+booktitle = {Proceedings of the IEEE/CVF Conference on Computer Vision and Pattern Recognition (CVPR)},
+year = {2018}
+}
+@inproceedings{luo2017revisit,
+title = {A Revisit of Sparse Coding Based Anomaly Detection in Stacked RNN Framework},
+author = {Luo, Weixin and Liu, Wen and Gao, Shenghua},
+booktitle = {Proceedings of the IEEE International Conference on Computer Vision (ICCV)},
+year = {2017}
+}""",
+    video_path_note="`video_path` is relative to the ShanghaiTech root (`training/videos/{name}.avi` or "
+    "`testing/frames/{name}/`).",
+    limitation="ShanghaiTech masks carry no object identity: targets are mask components linked over time "
+    "and may merge or split people in crowds; categories are often `unknown`.\n"
+    "- ShanghaiTech's train split is normal-only, so its models are trained as in `annotation/shanghaitech.yaml`: "
+    "the AHD one-shot (`train ahd --shots 1`: the normal train videos plus the protocol's exemplar video, a test "
+    "video the protocol leaves out of the scored set); the RAE + LoRA is the UBnormal-trained one, fed this "
+    "AHD's heatmaps.",
+    split_note="",
+    detect=is_shanghaitech_root,
+    marker="training/, testing/",
+    absent="no training/ or testing/",
+    root_hint="holding training/ and testing/",
+    open=ShanghaiTechSource,
+)

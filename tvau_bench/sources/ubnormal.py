@@ -1,4 +1,4 @@
-"""UBnormal layout (Acsintoae et al., CVPR 2022): reader and writer.
+"""UBnormal layout (Acsintoae et al., CVPR 2022): reader, layout report, writers and registry entry (``SPEC``).
 
 Layout (see ``FORMATS.md``)::
 
@@ -29,10 +29,13 @@ import numpy as np
 
 from .._io import atomic_write_bytes, atomic_write_text
 from ..errors import TvauError, TvauWarning
+from ..progress import progress
 from . import video as vio
-from .base import SPLITS, Box, Interval, LayoutReport, SourceObject, TrackRow
+from .base import SPLITS, Box, Interval, LayoutReport, SourceObject, SourceSpec, TrackRow, check_split
+from .intervals import labels_from_intervals, merge_intervals
 from .masks import mask_box
 from .pickle_safe import load_restricted
+from .report import SourceReport, frame_count, zero_counts
 from .scan import box_table, reference_track_rows, table_boxes
 
 SHIPPED_META = Path(__file__).with_name("ubnormal_meta")
@@ -285,9 +288,120 @@ class UBnormalSource:
 
     def report(self, *, deep: bool = False) -> LayoutReport:
         """Per-split counts and every layout problem; ``deep`` also decodes each video to find truncation."""
-        from .layout import report_ubnormal
-
         return report_ubnormal(self, deep=deep)
+
+
+# ---------------------------------------------------------------------------------------------- report
+
+
+def report_ubnormal(src: UBnormalSource, *, deep: bool = False) -> SourceReport:
+    """Counts per split (videos on disk, frames, abnormal frames, anomalies = tracks rows, regions = abnormal
+    object-frames from the tracks rows) and every layout problem."""
+    root = Path(src.root)
+    rep = SourceReport(layout="ubnormal", root=str(root))
+    if not any(p.is_dir() and p.name.startswith("Scene") for p in root.iterdir()):
+        rep.problems.append(f"{root}: no Scene{{N}} folders (fix: pass the folder holding Scene1..Scene29)")
+    origins = {str(Path(p).parent) for p in src.list_origin.values() if p}
+    absent = [k for k, p in src.list_origin.items() if not p]
+    if absent:
+        rep.notes.append(f"split lists absent (taken as empty): {', '.join(absent)}")
+    for folder in sorted(origins):
+        label = "the official lists shipped with tvau-bench" if Path(folder) == SHIPPED_META else folder
+        rep.notes.append(f"split lists read from {label}")
+    rep.notes.append(
+        "class pickle: "
+        + (
+            "the official copy shipped with tvau-bench"
+            if src.classes_path.parent == SHIPPED_META
+            else str(src.classes_path)
+        )
+    )
+    rep.notes.append(
+        "frames are OpenCV frame counts, as the reference track script counts them (its comment gives 89,908 "
+        "for the real test split; the paper's Table 1 says 92,640)"
+    )
+    try:
+        _ = src.classes
+    except TvauError as exc:
+        rep.problems.append(str(exc))
+    listed_all: set[str] = set()
+    for split in SPLITS:
+        listed = src.listed(split)
+        listed_all.update(listed)
+        if not listed:
+            continue
+        counts = zero_counts()
+        counts["listed_videos"] = len(listed)
+        missing = src.missing(split)
+        counts["missing_videos"] = len(missing)
+        if missing:
+            shown = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
+            rep.problems.append(
+                f"{root}: {len(missing)} of {len(listed)} listed {split} videos are not on disk ({shown}) "
+                "(fix: extract the missing scenes, or ignore if you hold only some)"
+            )
+        gone = set(missing)
+        present = [n for n in listed if n not in gone]
+        for name in progress(present, desc=f"checking {split}", unit="video"):
+            video = src._make(name, split)
+            _check_ubnormal_video(video, counts, rep.problems, deep=deep)
+        rep.counts[split] = counts
+    orphans = sorted(
+        p.stem for p in root.glob("Scene*/*.mp4") if p.stem not in listed_all and scene_folder_ok(p.stem)
+    )
+    if orphans:
+        rep.notes.append(f"{len(orphans)} video(s) on disk are in no split list (e.g. {orphans[0]})")
+    return rep
+
+
+def scene_folder_ok(name: str) -> bool:
+    """Whether ``name`` follows the UBnormal video naming (:func:`scene_folder` accepts it)."""
+    try:
+        scene_folder(name)
+    except TvauError:
+        return False
+    return True
+
+
+def _check_ubnormal_video(
+    video: UBnormalVideo, counts: dict[str, int], problems: list[str], *, deep: bool
+) -> None:
+    n = frame_count(video, problems, deep=deep)
+    if n is None:
+        return
+    if not video.ann_dir.is_dir():
+        problems.append(f"{video.ann_dir}: annotation folder missing (fix: extract the video's _annotations)")
+    else:
+        n_maps = video.map_count()
+        if n_maps != n:
+            problems.append(
+                f"{video.ann_dir}: {n_maps} id maps but the video has {n} frames (OpenCV count) "
+                "(fix: the maps and the video must come from the same release)"
+            )
+        if n_maps:
+            try:
+                video.id_map(0)
+            except TvauError as exc:
+                problems.append(str(exc))
+    abnormal = video.video_id.startswith("abnormal")
+    if abnormal and video.tracks_path is None:
+        problems.append(
+            f"{video.ann_dir}: abnormal video without {video.video_id}_tracks.txt (fix: extract its annotations)"
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            rows = video.track_rows
+    except TvauError as exc:
+        problems.append(str(exc))
+        rows = []
+    problems.extend(video.track_problems)
+    counts["videos"] += 1
+    counts["frames"] += n
+    counts["abnormal_frames"] += int(video.frame_labels().sum())
+    counts["anomalies"] += len(rows)
+    counts["regions"] += sum(e - s + 1 for _, s, e in rows)
+    counts["abnormal_videos"] = counts.get("abnormal_videos", 0) + bool(rows)
 
 
 # ---------------------------------------------------------------------------------------------- writers
@@ -395,11 +509,6 @@ def glob_escape(text: str) -> str:
     return re.sub(r"([*?\[])", r"[\1]", text)
 
 
-def check_split(split: str) -> None:
-    if split not in SPLITS:
-        raise TvauError(f"unknown split {split!r}", fix=f"use one of {', '.join(SPLITS)}")
-
-
 def read_tracks_file(path: str | Path) -> list[tuple[int, int, int]]:
     """Rows of a ``_tracks.txt`` file; TvauError naming the line for anything unparsable."""
     path = Path(path)
@@ -461,24 +570,6 @@ def parse_split_list(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-def merge_intervals(intervals: Iterable[Interval]) -> list[Interval]:
-    """Sorted union of inclusive intervals; touching intervals ((0, 4), (5, 9)) merge."""
-    out: list[list[int]] = []
-    for s, e in sorted((int(s), int(e)) for s, e in intervals):
-        if out and s <= out[-1][1] + 1:
-            out[-1][1] = max(out[-1][1], e)
-        else:
-            out.append([s, e])
-    return [(s, e) for s, e in out]
-
-
-def labels_from_intervals(intervals: Iterable[Interval], num_frames: int) -> np.ndarray:
-    labels = np.zeros(num_frames, dtype=np.uint8)
-    for s, e in intervals:
-        labels[max(s, 0) : min(e, num_frames - 1) + 1] = 1
-    return labels
-
-
 def present_ids(id_map: np.ndarray) -> list[int]:
     """Non-zero ids present in a uint8 map (bincount: much faster than np.unique on large maps)."""
     counts = np.bincount(id_map.ravel(), minlength=256)
@@ -501,3 +592,39 @@ def map_boxes(id_map: np.ndarray) -> dict[int, Box]:
         bx0, by0, bx1, by1 = mask_box(crop == oid)
         out[oid] = (bx0 + x0, by0 + y0, bx1 + x0, by1 + y0)
     return out
+
+
+# ---------------------------------------------------------------------------------------------- registration
+
+
+def is_ubnormal_root(root: Path) -> bool:
+    """A folder holding ``Scene{N}/`` folders, or the test split list in itself or its ``scripts/``."""
+    return any(
+        p.is_dir() and p.name.startswith("Scene") and p.name[5:].isdigit() for p in root.iterdir()
+    ) or any((folder / "abnormal_test_video_names.txt").is_file() for folder in (root, root / "scripts"))
+
+
+SPEC = SourceSpec(
+    name="ubnormal",
+    family="UB",
+    title="UBnormal",
+    full_title="UBnormal",
+    url="https://github.com/lilygeorgescu/UBnormal",
+    licence="The UBnormal authors distribute their videos and annotations under their own terms "
+    "(CC BY-NC-ND 4.0, Acsintoae et al., CVPR 2022); check them before use.",
+    citation="""@inproceedings{acsintoae2022ubnormal,
+title = {UBnormal: New Benchmark for Supervised Open-Set Video Anomaly Detection},
+author = {Acsintoae, Andra and Florescu, Andrei and Georgescu, Mariana-Iuliana and Mare, Tudor and Sumedrea, Paul and Ionescu, Radu Tudor and Khan, Fahad Shahbaz and Shah, Mubarak},
+booktitle = {Proceedings of the IEEE/CVF Conference on Computer Vision and Pattern Recognition (CVPR)},
+year = {2022}
+}""",
+    video_path_note="`video_path` is relative to the UBnormal root (`Scene{N}/{video}.mp4`).",
+    limitation="UBnormal is rendered (synthetic) video: people and scenes look game-like, so models tuned on it "
+    "may not transfer as is to real footage.",
+    split_note="anomaly types are disjoint across UBnormal's splits",
+    detect=is_ubnormal_root,
+    marker="Scene*/ or split lists",
+    absent="no Scene{N}/ folders or split lists",
+    root_hint="holding Scene1..Scene29",
+    open=UBnormalSource,
+)

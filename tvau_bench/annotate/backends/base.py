@@ -11,11 +11,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 
 from ..._io import canonical_json, sha256_bytes
+
+if TYPE_CHECKING:
+    from ..recipe import Recipe
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,14 @@ class Backend(ABC):
 
     name: str = "base"
     cacheable: bool = True  # False for backends whose answers are cheaper to recompute than to store
+
+    @classmethod
+    def from_recipe(cls, recipe: Recipe) -> Backend:
+        """The backend as ``recipe`` configures it (the chat backends read ``recipe.backend``).
+
+        Construction is cheap and the result pickles, so a distributed run can build one per worker.
+        """
+        return cls(recipe.backend)  # type: ignore[call-arg]
 
     @abstractmethod
     def identity(self) -> dict:

@@ -1,12 +1,13 @@
 """What the chat-model backends (``openai`` over HTTP, ``vllm`` offline) share: the chat messages of a request,
-reading and checking an answer, the re-ask turn, and the generation settings that identify their answers."""
+reading and checking an answer, the re-ask turn, and the generation settings that identify their answers.
+The transport itself is :mod:`tvau_bench.vlm`."""
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 
+from ...vlm.messages import data_url, image_part, text_part
 from ..recipe import BackendConfig
 from .base import Request, answer_error
 
@@ -15,10 +16,7 @@ _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.S)
 
 def messages_for(req: Request) -> list[dict]:
     """The chat messages of a request: a system message, then one user message of text and image parts."""
-    parts: list[dict] = [{"type": "text", "text": req.prompt}]
-    for img in req.images:
-        url = "data:image/jpeg;base64," + base64.b64encode(img).decode("ascii")
-        parts.append({"type": "image_url", "image_url": {"url": url}})
+    parts = [text_part(req.prompt), *(image_part(data_url(img, "image/jpeg")) for img in req.images)]
     return [{"role": "system", "content": req.system}, {"role": "user", "content": parts}]
 
 
@@ -58,14 +56,26 @@ def reask_messages(messages: list[dict], content: str | None, why: str) -> list[
     ]
 
 
-def generation_identity(backend: str, cfg: BackendConfig) -> dict:
-    """The cache-key part of a chat backend: its name, the model and the generation settings."""
+def sampling(cfg: BackendConfig) -> dict:
+    """The generation settings, as keyword arguments of ``chat_body`` and ``OfflineVLM.sampling_params``."""
     return {
-        "backend": backend,
-        "model": cfg.model,
-        "revision": cfg.revision,
         "temperature": cfg.temperature,
         "top_p": cfg.top_p,
         "max_tokens": cfg.max_tokens,
         "seed": cfg.seed,
+    }
+
+
+def generation_identity(backend: str, cfg: BackendConfig) -> dict:
+    """The cache-key part of a chat backend: its name, the model and the generation settings."""
+    return {"backend": backend, "model": cfg.model, "revision": cfg.revision, **sampling(cfg)}
+
+
+def provenance(backend: str, cfg: BackendConfig, vllm_version: str | None) -> dict:
+    """The provenance record of a chat backend's answers (model and the vLLM that served it)."""
+    return {
+        "annotator": backend,
+        "model_id": cfg.model,
+        "model_revision": cfg.revision,
+        "vllm_version": vllm_version,
     }

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..colours import body_bands, dominant_colour, erode, name_pixels
 from ..motion import Motion, MotionParams, analyse
-from ..recipe import ColourConfig
+from ..recipe import ColourConfig, Recipe
 from ..timelines import majority
 from ..vocab import PERSON_LIKE, normalise_category, position_of
 from .base import Backend, Request, Response, answer_error
@@ -184,6 +184,10 @@ class GeometricBackend(Backend):
     def __init__(self, colours: ColourConfig | None = None, motion: MotionParams | None = None) -> None:
         self.colours = colours or ColourConfig()
         self.motion = motion or MotionParams()
+
+    @classmethod
+    def from_recipe(cls, recipe: Recipe) -> GeometricBackend:
+        return cls(recipe.colours, recipe.motion)
 
     def identity(self) -> dict:
         return {"backend": "geometric", "version": VERSION}

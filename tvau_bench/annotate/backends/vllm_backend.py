@@ -1,102 +1,89 @@
-"""The ``vllm`` backend: offline batched ``LLM.chat`` on a local GPU (the ``vllm`` extra; import-guarded).
+"""The ``vllm`` backend: offline batched chat on a local GPU (:class:`tvau_bench.vlm.OfflineVLM`; the ``vllm``
+extra, import-guarded).
 
 Requests are sent as the same chat messages the ``openai`` backend posts (base64 JPEG ``image_url`` parts), with
-structured decoding constrained to the answer's JSON Schema. Invalid answers are re-asked like the ``openai``
-backend does; a request that still fails comes back as an error response.
+decoding constrained to the answer's JSON Schema. Invalid answers are re-asked like the ``openai`` backend
+does; a request that still fails comes back as an error response. The engine is loaded on the first batch, so
+a backend that has not answered yet pickles (a distributed run builds one engine per worker).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
-from ...errors import TvauError
+from ...vlm.offline import OfflineVLM, import_vllm
 from ..recipe import BackendConfig
+from . import chat
 from .base import Backend, Request, Response
-from .chat import checked_answer, generation_identity, messages_for, reask_messages
 
-
-def _import_vllm():
-    try:
-        import vllm
-    except ImportError:
-        raise TvauError(
-            "the vllm backend needs the vllm package (GPU)",
-            field="backend.kind",
-            fix="pip install 'tvau-bench[vllm]' on a GPU machine, or use the openai backend against `vllm serve`",
-        ) from None
-    return vllm
-
-
-def _sampling_params(vllm, cfg: BackendConfig, schema: dict):
-    """SamplingParams with JSON-schema constrained decoding, across vLLM API generations."""
-    common = {
-        "temperature": cfg.temperature,
-        "top_p": cfg.top_p,
-        "max_tokens": cfg.max_tokens,
-        "seed": cfg.seed,
-    }
-    sp = vllm.SamplingParams
-    try:  # vLLM >= 0.10.2
-        from vllm.sampling_params import StructuredOutputsParams
-
-        return sp(**common, structured_outputs=StructuredOutputsParams(json=schema))
-    except (ImportError, TypeError):
-        from vllm.sampling_params import GuidedDecodingParams
-
-        return sp(**common, guided_decoding=GuidedDecodingParams(json=schema))
+_FIX = "pip install 'tvau-bench[vllm]' on a GPU machine, or use the openai backend against `vllm serve`"
 
 
 class VLLMBackend(Backend):
-    """Offline vLLM: one ``LLM`` per process, batches of chats per call."""
+    """Offline vLLM: one engine per process, batches of chats per call."""
 
     name = "vllm"
 
     def __init__(self, cfg: BackendConfig) -> None:
-        self._vllm = _import_vllm()
+        import_vllm("vllm backend", fix=_FIX, field="backend.kind")  # fail at set-up, not at the first batch
         self.cfg = cfg
-        args = {"model": cfg.model, "revision": cfg.revision, "seed": cfg.seed, **dict(cfg.vllm)}
-        args.pop("version", None)
-        self._llm = self._vllm.LLM(**args)
+        self._engine: OfflineVLM | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_engine": None}
+
+    def engine(self) -> OfflineVLM:
+        """The loaded engine (loaded on first use)."""
+        if self._engine is None:
+            # "version" pins the vLLM of a served model (provenance), it is no engine argument
+            args = {k: v for k, v in dict(self.cfg.vllm).items() if k != "version"}
+            self._engine = OfflineVLM(
+                self.cfg.model,
+                revision=self.cfg.revision,
+                seed=self.cfg.seed,
+                engine_args=args,
+                who="vllm backend",
+                fix=_FIX,
+                field="backend.vllm",
+            )
+        return self._engine
 
     def identity(self) -> dict:
-        return generation_identity("vllm", self.cfg)
+        return chat.generation_identity("vllm", self.cfg)
 
     def provenance(self) -> dict:
-        return {
-            "annotator": "vllm",
-            "model_id": self.cfg.model,
-            "model_revision": self.cfg.revision,
-            "vllm_version": getattr(self._vllm, "__version__", None),
-        }
+        vllm = import_vllm("vllm backend", fix=_FIX)
+        return chat.provenance("vllm", self.cfg, getattr(vllm, "__version__", None))
 
     def answer_many(
         self, requests: Sequence[Request], on_done: Callable[[int, Response], None] | None = None
     ) -> list[Response]:
-        convs = [messages_for(r) for r in requests]
+        if not requests:
+            return []
+        c = self.cfg
+        engine = self.engine()
+        convs = [chat.messages_for(r) for r in requests]
         out: list[Response | None] = [None] * len(requests)
         pending = list(range(len(requests)))
-        for reask in range(self.cfg.max_reasks + 1):
+        for reask in range(c.max_reasks + 1):
             if not pending:
                 break
-            params = [_sampling_params(self._vllm, self.cfg, requests[i].schema) for i in pending]
-            results = self._llm.chat([convs[i] for i in pending], sampling_params=params, use_tqdm=False)
+            params = [engine.sampling_params(**chat.sampling(c), schema=requests[i].schema) for i in pending]
+            results = engine.chat([convs[i] for i in pending], params)
             still = []
             for i, res in zip(pending, results, strict=True):
-                text = res.outputs[0].text if res.outputs else None
-                usage = {
-                    "prompt_tokens": len(res.prompt_token_ids or []),
-                    "completion_tokens": len(res.outputs[0].token_ids) if res.outputs else 0,
-                }
-                answer, why = checked_answer(text, requests[i].schema)
+                usage = {"prompt_tokens": res.prompt_tokens, "completion_tokens": res.completion_tokens}
+                answer, why = chat.checked_answer(res.text, requests[i].schema)
                 if why is None:
-                    out[i] = Response(answer, raw=text, usage=usage, attempts=reask + 1)
+                    out[i] = Response(answer, raw=res.text, usage=usage, attempts=reask + 1)
                     continue
-                if reask == self.cfg.max_reasks:
+                if reask == c.max_reasks:
                     out[i] = Response(
-                        None, raw=text, error=f"invalid answer after {reask} re-asks: {why}", usage=usage
+                        None, raw=res.text, error=f"invalid answer after {reask} re-asks: {why}", usage=usage
                     )
                     continue
-                convs[i] = reask_messages(convs[i], text, why)
+                convs[i] = chat.reask_messages(convs[i], res.text, why)
                 still.append(i)
             pending = still
         final = [r if r is not None else Response(None, error="not answered") for r in out]
@@ -106,4 +93,4 @@ class VLLMBackend(Backend):
         return final
 
     def close(self) -> None:
-        self._llm = None
+        self._engine = None

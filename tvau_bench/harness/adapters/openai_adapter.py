@@ -1,19 +1,16 @@
-"""OpenAI-compatible chat completions (``vllm serve`` and others): images as PNG data URLs, bounded
-concurrency, retries with exponential backoff on transient failures, a timeout per request.
+"""OpenAI-compatible chat completions (``vllm serve`` and others): images as PNG data URLs, sent by the shared
+client (:class:`tvau_bench.vlm.ChatClient`): ``max_concurrency`` requests per endpoint, fan-out over several
+endpoints (``base_url`` may be a list), retries with backoff and jitter honouring ``Retry-After``, a timeout
+per request and a cap on the reply size.
 
-Only the standard library is used (``urllib``), so no client package is needed. The API key, when a server
-wants one, is read from the environment variable named by ``api_key_env``; configs never hold secrets.
+Only the standard library is used, so no client package is needed. The API key, when a server wants one, is
+read from the environment variable named by ``api_key_env``; configs never hold secrets.
 """
 
 from __future__ import annotations
 
-import base64
-import json
 import os
 import threading
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -22,13 +19,11 @@ import cv2
 import numpy as np
 
 from ...errors import TvauError
+from ...vlm import ChatClient, ChatError, RetryPolicy, chat_body, data_url, image_part, text_part
 from ..dataset import BenchmarkData
 from ..messages import Message
 from ..model_config import ModelConfig
 from .base import Adapter, SampleContext
-
-RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
-MAX_RESPONSE_BYTES = 8 << 20
 
 
 def png_data_url(image: np.ndarray) -> str:
@@ -36,7 +31,7 @@ def png_data_url(image: np.ndarray) -> str:
     ok, buf = cv2.imencode(".png", cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR))
     if not ok:
         raise TvauError("OpenCV cannot encode a frame as PNG")
-    return "data:image/png;base64," + base64.b64encode(buf.tobytes()).decode("ascii")
+    return data_url(buf.tobytes(), "image/png")
 
 
 def to_openai_messages(messages: Sequence[Message], encode=None) -> list[dict[str, Any]]:
@@ -58,24 +53,25 @@ def to_openai_messages(messages: Sequence[Message], encode=None) -> list[dict[st
         parts = []
         for p in m["content"]:
             if p["type"] == "text":
-                parts.append({"type": "text", "text": p["text"]})
+                parts.append(text_part(p["text"]))
             else:
                 if p.get("image") is None:
                     raise TvauError(f"image {p['ref']} was not decoded", fix="pass --video-root")
-                parts.append({"type": "image_url", "image_url": {"url": encode(p["image"], p["ref"])}})
+                parts.append(image_part(encode(p["image"], p["ref"])))
         out.append({"role": m["role"], "content": parts})
     return out
 
 
 class OpenAIAdapter(Adapter):
-    """Chat completions against ``base_url`` (e.g. ``http://localhost:8000/v1``) for ``model``."""
+    """Chat completions against ``base_url`` (e.g. ``http://localhost:8000/v1``, or a list of such URLs that
+    share the work) for ``model``; ``max_concurrency`` is per endpoint."""
 
     needs_images = True
 
     def __init__(
         self,
         config: ModelConfig,
-        base_url: str = "http://localhost:8000/v1",
+        base_url: str | list[str] = "http://localhost:8000/v1",
         model: str | None = None,
         max_concurrency: int = 8,
         timeout_s: float = 120.0,
@@ -86,59 +82,63 @@ class OpenAIAdapter(Adapter):
         extra_body: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(config)
-        if not base_url.startswith(("http://", "https://")):
-            raise TvauError(
-                f"base_url {base_url!r} must be an http(s) URL", path=config.path, field="adapter_args"
-            )
-        self.base_url = base_url.rstrip("/")
+        urls = [base_url] if isinstance(base_url, str) else list(base_url)
+        self.client = ChatClient(
+            urls,
+            max_concurrency=max_concurrency,
+            timeout_s=timeout_s,
+            retry=RetryPolicy(int(max_retries), float(backoff_s), float(max_backoff_s)),
+            api_key=os.environ.get(api_key_env) if api_key_env else None,
+            path=config.path,
+            field="adapter_args.base_url",
+        )
+        urls = [ep.url for ep in self.client.endpoints]
+        self.base_url: str | list[str] = urls[0] if isinstance(base_url, str) else urls
         self.model = model or config.hf_id or config.name
-        self.max_concurrency = max(1, int(max_concurrency))
-        self.timeout_s = float(timeout_s)
-        self.max_retries = int(max_retries)
-        self.backoff_s = float(backoff_s)
-        self.max_backoff_s = float(max_backoff_s)
-        self.api_key = os.environ.get(api_key_env) if api_key_env else None
+        self.max_concurrency = self.client.width
         self.extra_body = dict(extra_body or {})
         self._png: dict[tuple[str, int], str] = {}
         self._lock = threading.Lock()
-        self.requests = 0
-        self.retries = 0
 
     def prepare(self, data: BenchmarkData, *, split: str, source_root: Path | None = None) -> None:
-        """Fail early, with the fix, when nothing answers at ``base_url`` (any HTTP reply will do)."""
-        try:
-            with urllib.request.urlopen(self.base_url + "/models", timeout=min(self.timeout_s, 30.0)):
-                pass
-        except urllib.error.HTTPError:
-            pass  # a server answered; some have no /models
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+        """Fail early, with the fix, when nothing answers at an endpoint (any HTTP reply will do)."""
+        dead = self.client.unreachable()
+        if dead:
             raise TvauError(
-                f"no server answers at {self.base_url}: {getattr(exc, 'reason', exc)}",
+                f"no server answers at {'; '.join(dead)}",
                 fix="start it (see `serve` in the model config, or `tvau-bench baselines serve-cmd NAME`)",
-            ) from None
+            )
 
     def generate(self, messages: Sequence[Message], ctx: SampleContext) -> str:
-        body = {
-            "model": self.model,
-            "messages": to_openai_messages(messages, self._encode),
-            "temperature": self.generation["temperature"],
-            "top_p": self.generation["top_p"],
-            "max_tokens": self.generation["max_new_tokens"],
-            "seed": self.generation["seed"],
-            **self.extra_body,
-        }
-        reply = self._request("POST", "/chat/completions", body, retries=self.max_retries)
+        gen = self.generation
+        body = chat_body(
+            self.model,
+            to_openai_messages(messages, self._encode),
+            temperature=gen["temperature"],
+            top_p=gen["top_p"],
+            max_tokens=gen["max_new_tokens"],
+            seed=gen["seed"],
+            extra=self.extra_body,
+        )
         try:
-            content = reply["choices"][0]["message"]["content"]
-        except (KeyError, IndexError, TypeError):
+            reply = self.client.complete(body)
+        except ChatError as exc:
+            if exc.exhausted:
+                raise TvauError(
+                    f"chat completions failed after {exc.attempts} attempts: {exc.what}",
+                    fix="start the server (see `serve` in the model config) "
+                    "or raise adapter_args.timeout_s / max_retries",
+                ) from None
             raise TvauError(
-                f"unexpected reply from {self.base_url}: {json.dumps(reply)[:200]}",
-                fix="check that the server is OpenAI-compatible (chat completions)",
+                f"chat completions failed: {exc.what}", fix="check the model name and server"
             ) from None
-        return content if isinstance(content, str) else ""
+        return reply.text or ""
 
     def describe(self) -> dict[str, Any]:
         return {"base_url": self.base_url, "model": self.model}
+
+    def close(self) -> None:
+        self.client.close()
 
     def _encode(self, image: np.ndarray, ref: str) -> str:
         key = (ref, id(image))
@@ -151,42 +151,3 @@ class OpenAIAdapter(Adapter):
                     self._png.clear()
                 self._png[key] = url
         return url
-
-    def _request(
-        self, method: str, path: str, body: dict[str, Any] | None, *, retries: int
-    ) -> dict[str, Any]:
-        url = self.base_url + path
-        data = None if body is None else json.dumps(body).encode("utf-8")
-        headers = {"Content-Type": "application/json"}
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
-        last = ""
-        for attempt in range(retries + 1):
-            if attempt:
-                with self._lock:
-                    self.retries += 1
-                time.sleep(min(self.max_backoff_s, self.backoff_s * 2 ** (attempt - 1)))
-            with self._lock:
-                self.requests += 1
-            req = urllib.request.Request(url, data=data, headers=headers, method=method)
-            try:
-                with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
-                    raw = resp.read(MAX_RESPONSE_BYTES + 1)
-                if len(raw) > MAX_RESPONSE_BYTES:
-                    raise TvauError(f"reply from {url} is over {MAX_RESPONSE_BYTES} bytes")
-                return json.loads(raw.decode("utf-8"))
-            except urllib.error.HTTPError as exc:
-                detail = exc.read(2000).decode("utf-8", "replace")
-                last = f"HTTP {exc.code}: {detail[:300]}"
-                if exc.code not in RETRY_STATUS:
-                    raise TvauError(
-                        f"{method} {url} failed: {last}", fix="check the model name and server"
-                    ) from None
-            except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
-                last = f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                last = f"invalid JSON reply: {exc}"
-        raise TvauError(
-            f"{method} {url} failed after {retries + 1} attempts: {last}",
-            fix="start the server (see `serve` in the model config) or raise adapter_args.timeout_s / max_retries",
-        )

@@ -1,4 +1,4 @@
-"""Offline vLLM (``LLM.chat``) on a local GPU; optional: needs the ``vllm`` extra.
+"""Offline vLLM (:class:`tvau_bench.vlm.OfflineVLM`) on a local GPU; optional: needs the ``vllm`` extra.
 
 The messages are sent in the same OpenAI chat format (PNG data URLs) as the ``openai`` adapter, so a model
 scores the same whether it is served (``vllm serve`` + ``openai``) or loaded here. Requests run one at a time
@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import TvauError
+from ...vlm.offline import OfflineVLM
 from ..dataset import BenchmarkData
 from ..messages import Message, message_images
 from ..model_config import ModelConfig
@@ -41,23 +42,22 @@ class VLLMAdapter(Adapter):
         self._params: Any = None
 
     def prepare(self, data: BenchmarkData, *, split: str, source_root: Path | None = None) -> None:
-        try:
-            import vllm
-        except ImportError:
-            raise TvauError(
-                "the vllm adapter needs vLLM",
-                fix="pip install 'tvau-bench[vllm]' on a GPU machine, or serve the "
-                "model with `vllm serve` and use the openai adapter",
-            ) from None
         # vLLM reserves memory for the most images a prompt may hold: exemplar frames + query frames.
         frames = [len(x["frame_indices"]) for sp in (split, "train") for x in data.samples.get(sp, [])]
         images = 2 * max(frames, default=8)
-        args = {"limit_mm_per_prompt": {"image": images}, **self.engine_args}
-        self.llm = vllm.LLM(
-            model=self.model, revision=self.config.revision, seed=self.generation["seed"], **args
-        )
         gen = self.generation
-        self._params = vllm.SamplingParams(
+        self.llm = OfflineVLM(
+            self.model,
+            revision=self.config.revision,
+            seed=gen["seed"],
+            engine_args={"limit_mm_per_prompt": {"image": images}, **self.engine_args},
+            who="vllm adapter",
+            fix="pip install 'tvau-bench[vllm]' on a GPU machine, or serve the "
+            "model with `vllm serve` and use the openai adapter",
+            path=self.config.path,
+            field="adapter_args.engine_args",
+        )
+        self._params = self.llm.sampling_params(
             temperature=gen["temperature"],
             top_p=gen["top_p"],
             max_tokens=gen["max_new_tokens"],
@@ -69,18 +69,13 @@ class VLLMAdapter(Adapter):
             raise TvauError("prepare() was not called")
         if any(img is None for img in message_images(messages)):
             raise TvauError("frames were not decoded", fix="pass --video-root")
-        outputs = self.llm.chat(
-            [to_openai_messages(messages)], self._params, chat_template=self.chat_template, use_tqdm=False
-        )
-        return outputs[0].outputs[0].text
+        (out,) = self.llm.chat([to_openai_messages(messages)], self._params, chat_template=self.chat_template)
+        return out.text or ""
 
     def describe(self) -> dict[str, Any]:
-        try:
-            import vllm
-
-            return {"vllm": vllm.__version__, "model": self.model}
-        except ImportError:
+        if self.llm is None:
             return {"model": self.model}
+        return {"vllm": self.llm.version, "model": self.model}
 
     def close(self) -> None:
         self.llm = None

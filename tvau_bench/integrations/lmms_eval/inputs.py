@@ -114,7 +114,7 @@ class TaskContext:
         self.data = data or load_benchmark(settings.dataset)
         self.protocol = settings.protocol()
         scored, self.exemplar = evaluation_set(self.data.samples, settings.split, 1, settings.exemplar_seed)
-        self.fingerprint = fingerprint(self.protocol, scored, self.exemplar)
+        self.fingerprint = fingerprint(self.protocol, scored, self.exemplar, self.data.identity)
         self.scored_ids = frozenset(s["sample_id"] for s in scored)
         self._lock = threading.Lock()
         self._reader: FrameReader | None = None

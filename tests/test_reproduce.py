@@ -1,0 +1,68 @@
+"""`tvau-bench reproduce table3` end to end on the tiny benchmark (tiny sizes): one run folder per config with
+the harness's files, the rendered table, runs admitted with the checkpoint's parameter count as their size, and
+a rerun that reuses every finished step. The slowest test of the suite (four tiny-LVLM runs of 5 samples)."""
+
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("transformers")
+pytest.importorskip("peft")
+
+
+def test_reproduce_table3_end_to_end_and_resumes(tiny_bench, tmp_path, capsys):
+    from tvau_bench._io import read_json
+    from tvau_bench.cli import main
+    from tvau_bench.reproduce.pipeline import ABLATIONS
+
+    out = tmp_path / "t3"
+    args = [
+        "reproduce",
+        "table3",
+        "--source",
+        str(tiny_bench / "ubnormal"),
+        "--dataset",
+        str(tiny_bench / "hub"),
+    ]
+    args += [
+        "--out",
+        str(out),
+        "--ahd-epochs",
+        "1",
+        "--rae-epochs",
+        "1",
+        "--frames",
+        "2",
+        "--max-samples",
+        "1",
+    ]
+    assert main(args) == 0
+    for name in ABLATIONS:
+        run = out / "runs" / name
+        assert (run / "samples.jsonl").is_file() and (run / "results.json").is_file(), name
+        params = read_json(out / "models" / name / "config.json")["params"]
+        evidence = read_json(out / "leaderboard" / "results" / "hub" / name / "evidence.json")
+        assert evidence["size_b"] == pytest.approx(params["total"] / 1e9)  # the Size column
+    table = (out / "table3.md").read_text()
+    for row in ("| T-VAU |", "| T-VAU w/o AHD |", "| T-VAU w/o RAE |", "| T-VAU w/o AHD & RAE |"):
+        assert row in table
+    assert "Paired bootstrap" in table and "Reported (paper)" in table
+    # the runs are admitted by `leaderboard add` into a fresh leaderboard too
+    board = tmp_path / "board"
+    assert (
+        main(
+            [
+                "leaderboard",
+                "add",
+                str(out / "runs" / "tvau"),
+                "--root",
+                str(board),
+                "--dataset",
+                str(tiny_bench / "hub"),
+            ]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    assert main(args) == 0  # every step reused
+    assert capsys.readouterr().out.count("done before, reused") == 13
+    assert main([*args[:-1], "2"]) == 2  # other settings in the same folder are refused
