@@ -60,9 +60,9 @@ class DialogueMetric:
         """Its wording in one-line summaries (``label``, else ``name``)."""
         return self.label or self.name
 
-    def header(self, family: str) -> str:
-        """Its leaderboard column header for a dataset family, as the paper writes them: ``Target (ST) ↑``."""
-        return f"{self.name} ({family}) {ARROWS[self.better]}"
+    def header(self, family: str | None = None) -> str:
+        """Its column header as the paper writes them: ``Target ↑``, on a dataset family ``Target (ST) ↑``."""
+        return f"{self.name}{f' ({family})' if family else ''} {ARROWS[self.better]}"
 
     def format(self, value: float | None) -> str:
         """The figure to two decimals (``n/a`` when undefined), with ``%`` on the percent scale."""
