@@ -141,13 +141,14 @@ def test_leaderboard_families_and_columns_come_from_the_registry():
 
 def test_a_family_the_paper_does_not_report_prints_dashes():
     """A new source adds dialogue columns the paper's reported rows lack: they print "--", not an error."""
-    from tvau_bench.leaderboard.layouts import DIALOGUE, DIALOGUE_METRICS, Column, dialogue_header
+    from tvau_bench.leaderboard.layouts import DIALOGUE, Column
     from tvau_bench.leaderboard.render import build_table
     from tvau_bench.leaderboard.reported import parse_reported
+    from tvau_bench.metrics import suite
 
     new_columns = [
-        Column(dialogue_header(label, "TY"), kind=k, metric=m, family="TY", in_paper=False)
-        for label, m, k in DIALOGUE_METRICS
+        Column(m.header("TY"), kind=m.scale, metric=m.key, family="TY", in_paper=False)
+        for m in suite.paper_order()
     ]
     layout = dataclasses.replace(DIALOGUE, columns=(*DIALOGUE.columns, *new_columns))
     text = (Path(__file__).resolve().parents[1] / "leaderboard" / "reported" / "dialogue.csv").read_text(

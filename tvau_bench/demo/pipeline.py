@@ -14,6 +14,7 @@ from typing import Any
 from .. import shipped
 from .._io import read_json, write_json
 from ..errors import TvauError
+from ..metrics import suite
 from .steps import Step, StepResult, cli, run_steps
 
 SOURCES = ("ubnormal", "shanghaitech")
@@ -22,7 +23,6 @@ DIALOGUE_RUNS = {
     "ubnormal": ("majority", "geometry-oracle", "ahd-template"),
     "shanghaitech": ("majority", "geometry-oracle"),
 }
-DIALOGUE_KEYS = ("yes_no_accuracy", "target_bleu4", "trajectory_bleu4", "n_samples")
 
 
 def demo_steps(out: Path, *, seed: int = 0, ahd_epochs: int = 60) -> list[Step]:
@@ -105,7 +105,8 @@ def demo_steps(out: Path, *, seed: int = 0, ahd_epochs: int = 60) -> list[Step]:
                 args += ["--adapter-arg", f"ckpt={ahd}"]
             cli([*args, "--split", "test", "--shots", "1", "--out", str(rundir)])
             res = read_json(rundir / "results.json")
-            result[f"{source}/{name}"] = {k: res[k] for k in DIALOGUE_KEYS}
+            keys = [*(m.key for m in suite.DIALOGUE), "n_samples"]
+            result[f"{source}/{name}"] = {k: res[k] for k in keys}
         return result
 
     def leaderboard() -> dict[str, Any]:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..metrics import suite
 from .steps import StepResult
 
 
@@ -28,20 +29,14 @@ def summary_lines(out: Path, results: Sequence[StepResult]) -> list[str]:
         lines.append(f"load_dataset {key}: " + ", ".join(f"{s} {n} rows" for s, n in splits.items()))
     det = by.get("detect", {})
     if det:
-        lines.append(f"{'detection (test)':<24}{'micro AUC':>10}{'macro AUC':>10}{'RBDC':>8}{'TBDC':>8}")
-        for method, m in det.items():
-            lines.append(
-                f"{method:<24}{_pct(m['micro_auc']):>10}{_pct(m['macro_auc']):>10}"
-                f"{_pct(m['rbdc']):>8}{_pct(m['tbdc']):>8}"
-            )
+        head = [("micro AUC", 10), ("macro AUC", 10), ("RBDC", 8), ("TBDC", 8)]
+        cells = [[_pct(r[k]) for k in suite.DETECTION] for r in det.values()]
+        lines += _table("detection (test)", head, dict(zip(det, cells, strict=True)))
     dia = by.get("dialogue", {})
     if dia:
-        lines.append(f"{'dialogue (test, 1-shot)':<24}{'Yes/No':>10}{'Target':>10}{'Traj.':>8}{'n':>8}")
-        for name, m in dia.items():
-            lines.append(
-                f"{name:<24}{m['yes_no_accuracy']:>10.2f}{m['target_bleu4']:>10.2f}"
-                f"{m['trajectory_bleu4']:>8.2f}{m['n_samples']:>8}"
-            )
+        head = [*((m.name, max(10, len(m.name) + 2)) for m in suite.DIALOGUE), ("n", 8)]
+        cells = [[*(f"{r[m.key]:.2f}" for m in suite.DIALOGUE), str(r["n_samples"])] for r in dia.values()]
+        lines += _table("dialogue (test, 1-shot)", head, dict(zip(dia, cells, strict=True)))
     lines.append("-" * 72)
     lines.append("outputs:")
     for label, rel in _outputs(by):
@@ -52,6 +47,14 @@ def summary_lines(out: Path, results: Sequence[StepResult]) -> list[str]:
 def print_summary(out: Path, results: Sequence[StepResult]) -> None:
     """Print :func:`summary_lines`."""
     print("\n".join(summary_lines(out, results)))
+
+
+def _table(title: str, head: list[tuple[str, int]], rows: dict[str, list[str]]) -> list[str]:
+    """A title column of 24 characters, then right-aligned columns of the given widths."""
+    lines = [f"{title:<24}" + "".join(f"{h:>{w}}" for h, w in head)]
+    for name, cells in rows.items():
+        lines.append(f"{name:<24}" + "".join(f"{c:>{w}}" for c, (_, w) in zip(cells, head, strict=True)))
+    return lines
 
 
 def _pct(x: float) -> str:

@@ -152,14 +152,12 @@ def _submit(args: argparse.Namespace) -> int:
 
 
 def _summary(results: dict, out: Path) -> None:
-    def fmt(v):
-        return "n/a" if v is None else f"{v:.2f}"
+    from ..metrics.suite import figures_line
 
     print(
         f"{results['model']['name']} on {results['dataset']}/{results['split']} "
         f"({results['n_samples']}/{results['n_expected']} samples, {results['shots']}-shot, history {results['history']}): "
-        f"Yes/No {fmt(results['yes_no_accuracy'])}%  Target BLEU-4 {fmt(results['target_bleu4'])}  "
-        f"Trajectory BLEU-4 {fmt(results['trajectory_bleu4'])}  (unknown {results['unknown_rate']:.1%}) -> {out}"
+        f"{figures_line(results)}  (unknown {results['unknown_rate']:.1%}) -> {out}"
     )
     if results.get("n_unverified_excluded"):
         print(

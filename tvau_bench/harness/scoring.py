@@ -10,11 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from ..errors import TvauError
-from ..metrics.bootstrap import N_RESAMPLES, accuracy_ci, bleu4_ci, bootstrap_description
+from ..metrics import suite
+from ..metrics.bootstrap import N_RESAMPLES, bootstrap_ci, bootstrap_description
+from ..metrics.suite import SENTENCE_SMOOTHING, DialogueMetric
 from ..metrics.text import corpus_bleu4, extract_yes_no, sentence_bleu, yes_no_accuracy
 
-SENTENCE_SMOOTHING = "exp"
 BOOTSTRAP_SEED = 0
 
 
@@ -26,42 +29,52 @@ def answer_of(row: dict[str, Any], kind: str) -> str:
     return ""
 
 
-def score_rows(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Yes/No accuracy, corpus BLEU-4 of target and trajectory, their bootstrap 95% intervals, and counts.
+def metric_rows(metric: DialogueMetric, rows: Sequence[dict[str, Any]]) -> np.ndarray | None:
+    """The metric's per-sample rows of log rows (in the given order); ``None`` when it scores none of them.
 
-    ``yes_no_accuracy`` and the BLEU scores are on 0–100; ``unknown_rate`` is a fraction in [0, 1].
+    An ``abnormal_only`` metric scores the abnormal samples, each of which must carry the turn's reference.
+    """
+    scored = [r for r in rows if r["label"] == "Yes"] if metric.abnormal_only else list(rows)
+    for r in scored:
+        if r["references"].get(metric.turn) is None:
+            raise TvauError(
+                f"{'abnormal ' if metric.abnormal_only else ''}sample {r['sample_id']!r} has no {metric.turn} "
+                "reference",
+                field=f"references.{metric.turn}",
+            )
+    if not scored:
+        return None
+    answers = [answer_of(r, metric.turn) for r in scored]
+    return metric.rows(answers, [r["references"][metric.turn] for r in scored])
+
+
+def score_rows(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Every metric of :data:`tvau_bench.metrics.suite.DIALOGUE` with its bootstrap 95% interval, and counts.
+
+    The metrics are on 0–100 (``None`` with no sample to score); ``unknown_rate`` is a fraction in [0, 1].
     """
     rows = _checked(rows)
     yn = yes_no_accuracy([answer_of(r, "yes_no") for r in rows], [r["references"]["yes_no"] for r in rows])
+    n_abnormal = sum(1 for r in rows if r["label"] == "Yes")
     results: dict[str, Any] = {
         "fingerprint": rows[0]["fingerprint"],
         "n_samples": len(rows),
-        "yes_no_accuracy": yn.accuracy,
-        "yes_no_accuracy_ci95": list(accuracy_ci(yn.correct, n_resamples=N_RESAMPLES, seed=BOOTSTRAP_SEED)),
         "unknown_rate": yn.unknown_rate,
         "n_unknown": yn.num_unknown,
         "n_missing": sum(1 for r in rows if r.get("missing")),
+        "n_abnormal": n_abnormal,
     }
-    abnormal = [r for r in rows if r["label"] == "Yes"]
-    results["n_abnormal"] = len(abnormal)
-    signature = None
-    for kind in ("target", "trajectory"):
-        pairs = [(answer_of(r, kind), r["references"].get(kind)) for r in abnormal]
-        if any(ref is None for _, ref in pairs):
-            bad = next(r["sample_id"] for r, (_, ref) in zip(abnormal, pairs, strict=True) if ref is None)
-            raise TvauError(f"abnormal sample {bad!r} has no {kind} reference", field=f"references.{kind}")
-        if not pairs:
-            results[f"{kind}_bleu4"] = None
-            results[f"{kind}_bleu4_ci95"] = None
+    for m in suite.DIALOGUE:
+        stats = metric_rows(m, rows)
+        if stats is None:
+            results[m.key] = results[m.ci_key] = None
             continue
-        hyps, refs = [h for h, _ in pairs], [r for _, r in pairs]
-        bleu = corpus_bleu4(hyps, refs)
-        signature = bleu.signature
-        results[f"{kind}_bleu4"] = bleu.score
-        results[f"{kind}_bleu4_ci95"] = list(
-            bleu4_ci(hyps, refs, n_resamples=N_RESAMPLES, seed=BOOTSTRAP_SEED)
+        results[m.key] = m.statistic(stats)
+        results[m.ci_key] = list(
+            bootstrap_ci(stats, m.statistic, n_resamples=N_RESAMPLES, seed=BOOTSTRAP_SEED)
         )
-    results["signature"] = signature
+    # sacrebleu's signature names the corpus BLEU's settings; none is stored when no description was scored
+    results["signature"] = corpus_bleu4(["a"], ["a"]).signature if n_abnormal else None
     results["sentence_bleu_signature"] = sentence_bleu("a", "a", smoothing=SENTENCE_SMOOTHING).signature
     results["bootstrap"] = bootstrap_description(n_resamples=N_RESAMPLES, seed=BOOTSTRAP_SEED)
     return results
@@ -73,7 +86,8 @@ def parse_answer(kind: str | None, raw: str) -> str:
 
 
 def sample_scores(turns: list[dict[str, Any]], gold: dict[str, str | None]) -> dict[str, Any]:
-    """Per-sample scores: parsed Yes/No, its correctness, and sentence BLEU of the descriptions.
+    """Per-sample scores: the parsed Yes/No, and each logged metric's per-sample score (``None`` where the
+    sample has no reference for its turn).
 
     ``turns`` carry ``kind`` and ``parsed``; the first turn of a kind counts, and an absent turn scores as an
     empty answer.
@@ -81,15 +95,12 @@ def sample_scores(turns: list[dict[str, Any]], gold: dict[str, str | None]) -> d
     by_kind: dict[str, str] = {}
     for t in turns:
         by_kind.setdefault(t["kind"], t["parsed"])
-    yes_no = by_kind.get("yes_no", parse_answer("yes_no", ""))
-    scores: dict[str, Any] = {"yes_no": yes_no, "yes_no_correct": yes_no == gold["yes_no"]}
-    for kind in ("target", "trajectory"):
-        ref = gold.get(kind)
-        scores[f"{kind}_bleu"] = (
-            None
-            if ref is None
-            else sentence_bleu(by_kind.get(kind, ""), ref, smoothing=SENTENCE_SMOOTHING).score
-        )
+    scores: dict[str, Any] = {"yes_no": by_kind.get("yes_no", parse_answer("yes_no", ""))}
+    for m in suite.DIALOGUE:
+        if m.logged is not None and m.sample is not None:
+            ref = gold.get(m.turn)
+            answer = by_kind.get(m.turn, parse_answer(m.turn, ""))
+            scores[m.logged] = None if ref is None else m.sample(answer, ref)
     return scores
 
 
@@ -104,17 +115,19 @@ def row_problems(row: dict[str, Any]) -> list[str]:
             problems.append(f"turn {turn.get('kind')}: parsed {turn.get('parsed')!r} but raw gives {want!r}")
     scores = row.get("scores", {})
     expected = sample_scores(recomputed, row["references"])
-    if (
-        scores.get("yes_no") != expected["yes_no"]
-        or scores.get("yes_no_correct") != expected["yes_no_correct"]
-    ):
-        problems.append("scores.yes_no disagrees with the raw answer")
-    for kind in ("target", "trajectory"):
-        want = expected[f"{kind}_bleu"]
-        got = scores.get(f"{kind}_bleu")
-        if (want is None) != (got is None) or (want is not None and abs(want - got) > 1e-9):
-            problems.append(f"scores.{kind}_bleu disagrees with the raw answer")
+    for key, want in expected.items():
+        if not _same_score(scores.get(key), want):
+            problems.append(f"scores.{key} disagrees with the raw answer")
     return problems
+
+
+def _same_score(got: Any, want: Any) -> bool:
+    """Equal, numbers to 1e-9 (a stored float may be rounded by another JSON writer)."""
+    if got is None or want is None:
+        return got is want
+    if isinstance(got, int | float) and isinstance(want, int | float):
+        return abs(got - want) <= 1e-9
+    return got == want
 
 
 def _checked(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -134,4 +147,12 @@ def _checked(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: r["sample_id"])
 
 
-__all__ = ["SENTENCE_SMOOTHING", "answer_of", "parse_answer", "row_problems", "sample_scores", "score_rows"]
+__all__ = [
+    "SENTENCE_SMOOTHING",
+    "answer_of",
+    "metric_rows",
+    "parse_answer",
+    "row_problems",
+    "sample_scores",
+    "score_rows",
+]

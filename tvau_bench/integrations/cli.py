@@ -103,12 +103,7 @@ def _convert(args: argparse.Namespace) -> int:
     from .lmms_eval.convert import submit_checked
 
     results = submit_checked(conv, args.out, args.submit, name=args.name, allow_missing=args.allow_missing)
-    print(
-        f"{args.name}: Yes/No {results['yes_no_accuracy']:.2f}%  Target BLEU-4 {_fmt(results['target_bleu4'])}  "
-        f"Trajectory BLEU-4 {_fmt(results['trajectory_bleu4'])} -> {args.submit}"
-    )
+    from ..metrics.suite import figures_line
+
+    print(f"{args.name}: {figures_line(results)} -> {args.submit}")
     return 0
-
-
-def _fmt(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.2f}"

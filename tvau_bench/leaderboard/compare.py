@@ -1,8 +1,8 @@
 """Paired comparison of two runs on the same samples: per-metric difference B − A with a paired bootstrap interval.
 
 Both runs are read from their per-sample logs (a run folder or a stored leaderboard folder); the figures are
-recomputed from raw answers as ``harness.scoring`` does (Yes/No extraction, corpus BLEU-4 from sacrebleu's
-per-sentence statistics), and each bootstrap resample draws the same sample indices for both runs
+recomputed from raw answers as ``harness.scoring`` does (every metric of ``metrics.suite.DIALOGUE``, from its
+per-sample rows), and each bootstrap resample draws the same sample indices for both runs
 (``metrics.bootstrap.paired_bootstrap``).
 """
 
@@ -11,13 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from .._io import iter_jsonl
 from ..errors import TvauError
 from ..harness.run_log import LOG
-
-METRICS = ("yes_no_accuracy", "target_bleu4", "trajectory_bleu4")
+from ..metrics import suite
 
 
 def load_rows(run: str | Path) -> list[dict[str, Any]]:
@@ -39,9 +36,8 @@ def compare_rows(
     rows_a: list[dict[str, Any]], rows_b: list[dict[str, Any]], *, n_resamples: int = 1000, seed: int = 0
 ) -> dict[str, Any]:
     """Per-metric A, B, B − A and its paired-bootstrap 95% interval over the samples both runs share."""
-    from ..harness.scoring import answer_of
-    from ..metrics.bootstrap import accuracy_statistic, bleu_statistic, bleu_stats, paired_bootstrap
-    from ..metrics.text import extract_yes_no
+    from ..harness.scoring import metric_rows
+    from ..metrics.bootstrap import paired_bootstrap
 
     by_a = {r["sample_id"]: r for r in rows_a}
     by_b = {r["sample_id"]: r for r in rows_b}
@@ -66,30 +62,14 @@ def compare_rows(
         "metrics": {},
     }
 
-    def correct(rows: dict[str, Any]) -> np.ndarray:
-        return np.asarray(
-            [extract_yes_no(answer_of(rows[s], "yes_no")) == rows[s]["references"]["yes_no"] for s in ids],
-            dtype=float,
-        )
-
-    ca, cb = correct(by_a), correct(by_b)
-    out["metrics"]["yes_no_accuracy"] = _entry(
-        accuracy_statistic(ca),
-        accuracy_statistic(cb),
-        paired_bootstrap(cb, ca, accuracy_statistic, n_resamples=n_resamples, seed=seed),
-        len(ids),
-    )
-    abnormal = [s for s in ids if by_a[s]["label"] == "Yes"]
-    for kind in ("target", "trajectory"):
-        key = f"{kind}_bleu4"
-        if not abnormal:
-            out["metrics"][key] = None
+    for m in suite.DIALOGUE:
+        rows_a_m = metric_rows(m, [by_a[s] for s in ids])
+        if rows_a_m is None:
+            out["metrics"][m.key] = None
             continue
-        refs = [by_a[s]["references"][kind] for s in abnormal]
-        sa = bleu_stats([answer_of(by_a[s], kind) for s in abnormal], refs)
-        sb = bleu_stats([answer_of(by_b[s], kind) for s in abnormal], refs)
-        res = paired_bootstrap(sb, sa, bleu_statistic, n_resamples=n_resamples, seed=seed)
-        out["metrics"][key] = _entry(bleu_statistic(sa), bleu_statistic(sb), res, len(abnormal))
+        rows_b_m = metric_rows(m, [by_b[s] for s in ids])
+        res = paired_bootstrap(rows_b_m, rows_a_m, m.statistic, n_resamples=n_resamples, seed=seed)
+        out["metrics"][m.key] = _entry(m.statistic(rows_a_m), m.statistic(rows_b_m), res, len(rows_a_m))
     return out
 
 
@@ -116,7 +96,7 @@ def format_comparison(result: dict[str, Any]) -> str:
         "",
         f"{'metric':<18} {'n':>5} {'A':>8} {'B':>8} {'B-A':>8}  {'95% CI':<20} {'p':>6}",
     ]
-    for key in METRICS:
+    for key in (m.key for m in suite.DIALOGUE):
         m = result["metrics"].get(key)
         if m is None:
             lines.append(f"{key:<18} {'-':>5}  (no abnormal samples)")

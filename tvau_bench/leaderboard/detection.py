@@ -44,6 +44,7 @@ from ..metrics.io import (
     read_tracks_file,
     read_values_file,
 )
+from ..metrics.suite import DETECTION, detection_summary
 from .store import (
     DETECTION_DIR,
     EVIDENCE,
@@ -57,7 +58,7 @@ from .store import (
 SUMMARY = "summary.json"
 PER_VIDEO = ("labels", "scores", "tracks", "detections")
 RULE_FOLDERS = ("scores", "detections")  # where ``detect`` writes detection_rule.json
-METRICS = ("micro_auc", "macro_auc", "rbdc", "tbdc")
+METRICS = DETECTION  # the four figures, in table order
 TOLERANCE = 1e-9
 N_RESAMPLES = 200
 SEED = 0
@@ -365,12 +366,7 @@ def measured_detections(
 
 def detection_metrics(data: DetectionData) -> dict[str, float]:
     """Micro/macro frame AUC and RBDC/TBDC in [0, 1], with the metrics package's defaults (as ``detect``)."""
-    from ..metrics.frame import frame_auc
-    from ..metrics.region import region_metrics
-
-    auc = frame_auc(data.labels, data.scores)
-    region = region_metrics(data.tracks, data.detections, data.num_frames)
-    return {"micro_auc": auc.micro_auc, "macro_auc": auc.macro_auc, "rbdc": region.rbdc, "tbdc": region.tbdc}
+    return detection_summary(data.labels, data.scores, data.tracks, data.detections, data.num_frames)
 
 
 MIN_DEFINED_SHARE = 0.9  # below this share of defined resamples, no interval
@@ -380,7 +376,7 @@ def detection_figures(
     data: DetectionData, *, n_resamples: int = N_RESAMPLES, seed: int = SEED
 ) -> DetectionFigures:
     """The four metrics x100 and their bootstrap-over-videos 95% intervals (see the module docstring)."""
-    from ..metrics.bootstrap import bootstrap_ci
+    from ..metrics.bootstrap import bootstrap_defined
     from ..metrics.frame import video_auc
 
     videos = data.videos
@@ -388,39 +384,18 @@ def detection_figures(
     # The padded per-video AUC depends on that video alone, so a resample's macro AUC is the mean of the drawn
     # videos' AUCs: the same number frame_auc gives on the resampled set, without recomputing each.
     per_video = np.asarray([video_auc(data.labels[v], data.scores[v]) for v in videos], dtype=np.float64)
-    cache: dict[bytes, dict[str, float]] = {}
-
-    def figures(idx: np.ndarray) -> dict[str, float]:
-        key = idx.tobytes()
-        if key not in cache:
-            cache[key] = _resample_metrics(data, videos, per_video, idx)
-        return cache[key]
-
-    # bootstrap_ci draws its indices from the seed alone, so the four passes see the same resamples and each
-    # resample's metrics are computed once (the cache).
-    rows = np.arange(len(videos))
-    ci95: dict[str, tuple[float, float] | None] = {}
-    undefined: dict[str, int] = {}
-    for m in METRICS:
-        values: list[float] = []
-
-        def statistic(idx: np.ndarray, m: str = m, values: list[float] = values) -> float:
-            values.append(figures(idx)[m])
-            return values[-1]
-
-        bootstrap_ci(rows, statistic, n_resamples=n_resamples, seed=seed)
-        defined = np.asarray(values)[~np.isnan(values)]
-        undefined[m] = n_resamples - len(defined)
-        # Percentiles over the resamples where the metric exists, as long as they are nearly all of them.
-        if len(defined) >= MIN_DEFINED_SHARE * n_resamples:
-            lo, hi = np.percentile(defined, [2.5, 97.5])
-            ci95[m] = (100.0 * float(lo), 100.0 * float(hi))
-        else:
-            ci95[m] = None
+    intervals = bootstrap_defined(
+        np.arange(len(videos)),
+        lambda idx: _resample_metrics(data, videos, per_video, idx),
+        n_resamples=n_resamples,
+        seed=seed,
+        min_defined=MIN_DEFINED_SHARE,
+    )
+    ci95 = {m: intervals[m].ci95 for m in METRICS}
     return DetectionFigures(
         values={m: 100.0 * point[m] for m in METRICS},
-        ci95=ci95,
-        undefined=undefined,
+        ci95={m: None if ci is None else (100.0 * ci[0], 100.0 * ci[1]) for m, ci in ci95.items()},
+        undefined={m: intervals[m].undefined for m in METRICS},
         n_resamples=n_resamples,
         seed=seed,
         num_videos=len(videos),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..metrics import suite
 from ..sources.registry import by_family, in_words
 
 PAPER_FILE = "000_eb84455d3ec55073.txt"
@@ -19,7 +20,8 @@ class Column:
     dataset family (a source's ``family`` code in :mod:`tvau_bench.sources.registry`, e.g. ``ST`` ShanghaiTech)
     fills the column for measured rows (None: not measured);
     detection columns name a :data:`tvau_bench.leaderboard.detection.METRICS` key and no family. ``in_paper`` is
-    false for the columns of a source family added since the paper: its reported rows print ``--`` there.
+    false for the columns the paper does not print (a source family or a metric added since): its reported rows
+    print ``--`` there.
     """
 
     header: str
@@ -76,44 +78,40 @@ DETECTION = Layout(
 
 # The source families the paper's dialogue table reports.
 PAPER_FAMILIES = ("ST", "UB")
-# The dialogue table's columns for each source family, in the paper's order: (label, results field, kind).
-DIALOGUE_METRICS = (
-    ("Target", "target_bleu4", "number"),
-    ("Trajectory", "trajectory_bleu4", "number"),
-    ("Yes/No", "yes_no_accuracy", "percent"),
-)
 
 
-def dialogue_header(label: str, family: str) -> str:
-    """The dialogue table's header of a metric on a source family, e.g. ``Target (ST) ↑``."""
-    return f"{label} ({family}) ↑"
-
-
-DIALOGUE = Layout(
-    key="dialogue",
-    title="Multi-turn Dialogue Results",
-    caption=(
-        "One-shot multi-turn dialogue: BLEU-4 for Target and Trajectory, accuracy for Yes/No, on "
-        + in_words([f"{s.title} ({s.family})" for s in by_family()], "and")
-        + "."
-    ),
-    first_header="Method",
-    columns=(
-        Column("Size ↓", kind="size", better="lower", decimals=0),
-        *(
-            Column(
-                dialogue_header(label, s.family),
-                kind=kind,
-                metric=metric,
-                family=s.family,
-                in_paper=s.family in PAPER_FAMILIES,
-            )
-            for s in by_family()
-            for label, metric, kind in DIALOGUE_METRICS
+def dialogue_layout() -> Layout:
+    """The dialogue table: the model's size, then per source family one column per metric of
+    :data:`tvau_bench.metrics.suite.DIALOGUE`, the paper's first in the paper's order."""
+    return Layout(
+        key="dialogue",
+        title="Multi-turn Dialogue Results",
+        caption=(
+            "One-shot multi-turn dialogue: BLEU-4 for Target and Trajectory, accuracy for Yes/No, on "
+            + in_words([f"{s.title} ({s.family})" for s in by_family()], "and")
+            + "."
         ),
-    ),
-    measured_by="dialogue",
-)
+        first_header="Method",
+        columns=(
+            Column("Size ↓", kind="size", better="lower", decimals=0),
+            *(
+                Column(
+                    m.header(s.family),
+                    kind=m.scale,
+                    better=m.better,
+                    metric=m.key,
+                    family=s.family,
+                    in_paper=s.family in PAPER_FAMILIES and m.paper is not None,
+                )
+                for s in by_family()
+                for m in suite.paper_order()
+            ),
+        ),
+        measured_by="dialogue",
+    )
+
+
+DIALOGUE = dialogue_layout()
 
 ABLATION = Layout(
     key="ablation",

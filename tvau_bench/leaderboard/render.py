@@ -21,18 +21,10 @@ from typing import Any
 from .._io import atomic_write_bytes, atomic_write_text
 from ..errors import TvauWarning
 from ..hub.card import markdown_table
+from ..metrics import suite
 from ..sources.registry import by_family, in_words
 from .detection import BOOTSTRAP, METRICS, MeasuredDetection, measured_detections
-from .layouts import (
-    DIALOGUE_METRICS,
-    LAYOUTS,
-    MISSING,
-    Column,
-    Layout,
-    dialogue_header,
-    format_value,
-    parse_cell,
-)
+from .layouts import LAYOUTS, MISSING, Column, Layout, format_value, parse_cell
 from .reported import ReportedRow, load_reported
 from .store import DETECTION_DIR, StoredRun, dataset_group, slug, stored_runs
 
@@ -134,7 +126,7 @@ def _measured_cell(col: Column, m: MeasuredRow) -> Cell:
         return Cell(MISSING, None)
     res = m.metrics[col.family]
     value = res.get(col.metric)
-    ci = res.get(f"{col.metric}_ci95")
+    ci = res.get(suite.dialogue_metric(col.metric).ci_key)
     return Cell(format_value(value, col), value, None if ci is None else (float(ci[0]), float(ci[1])))
 
 
@@ -428,12 +420,13 @@ def chart_png(table: Table) -> bytes:
     axes = axes[0]
     cmap = plt.get_cmap("tab20")
     width = 0.8 / max(len(rows), 1)
-    x = np.arange(len(DIALOGUE_METRICS))
+    metrics = suite.paper_order()
+    x = np.arange(len(metrics))
     for ax, src in zip(axes, sources, strict=True):
         for i, row in enumerate(rows):
             vals, errs = [], [[], []]
-            for label, _, _ in DIALOGUE_METRICS:
-                cell = row.cells[dialogue_header(label, src.family)]
+            for m in metrics:
+                cell = row.cells[m.header(src.family)]
                 v = cell.value if cell.value is not None else 0.0
                 vals.append(v)
                 lo, hi = cell.ci95 if cell.ci95 is not None else (v, v)
@@ -453,7 +446,7 @@ def chart_png(table: Table) -> bytes:
                 yerr=errs if measured else None,
                 capsize=2 if measured else 0,
             )
-        ax.set_xticks(x, [label for label, _, _ in DIALOGUE_METRICS])
+        ax.set_xticks(x, [m.name for m in metrics])
         ax.set_title(src.title)
         ax.set_ylim(0, 105)
         ax.grid(axis="y", linewidth=0.3)

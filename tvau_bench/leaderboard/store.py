@@ -35,6 +35,7 @@ from ..errors import TvauError
 from ..harness.adapters import is_oracle_run
 from ..harness.protocol import evaluation_set
 from ..harness.run_log import LOG, MANIFEST, RESULTS, read_log
+from ..metrics import suite
 from ..sources.registry import by_family
 
 EVIDENCE = "evidence.json"
@@ -53,19 +54,12 @@ _MANIFEST_KEYS = (
     "dataset",
     "split",
 )
-# results.json fields that score_rows recomputes and that must therefore agree with the log.
-_RECOMPUTED = (
-    "fingerprint",
-    "n_samples",
-    "yes_no_accuracy",
-    "yes_no_accuracy_ci95",
-    "unknown_rate",
-    "target_bleu4",
-    "target_bleu4_ci95",
-    "trajectory_bleu4",
-    "trajectory_bleu4_ci95",
-    "signature",
-)
+
+
+def _recomputed() -> tuple[str, ...]:
+    """results.json fields that score_rows recomputes and that must therefore agree with the log."""
+    metrics = (k for m in suite.DIALOGUE for k in (m.key, m.ci_key))
+    return ("fingerprint", "n_samples", *metrics, "unknown_rate", "signature")
 
 
 @dataclass
@@ -248,7 +242,7 @@ def validate_run(rundir: str | Path, data: Any) -> dict[str, Any]:
                 fix="the log was edited or is corrupt: rerun the model",
             )
     recomputed = score_rows([row for _, row in rows])
-    for key in _RECOMPUTED:
+    for key in _recomputed():
         if not _same(results.get(key), recomputed.get(key)):
             raise TvauError(
                 f"results.json says {results.get(key)!r} but the log gives {recomputed.get(key)!r}",

@@ -7,6 +7,7 @@
   ``export_heatmaps``);
 - :mod:`.text`: corpus/sentence BLEU, Yes/No extraction and accuracy; :mod:`.bootstrap`: 95% intervals;
 - :mod:`.io`: readers/writers of the reference text formats.
+- :mod:`.suite`: the benchmark's metrics declared once (the dialogue metric table, the detection summary).
 
 Submodules are imported on use so that ``tvau-bench --help`` stays fast.
 """

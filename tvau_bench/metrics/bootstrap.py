@@ -55,6 +55,44 @@ def bootstrap_ci(
 
 
 @dataclass(frozen=True)
+class DefinedInterval:
+    """A percentile interval over the resamples on which a figure is defined, and how many it was not."""
+
+    ci95: tuple[float, float] | None  # None: undefined on too many resamples
+    undefined: int  # resamples on which the figure was NaN
+
+
+def bootstrap_defined(
+    rows: np.ndarray,
+    statistic: Callable[[np.ndarray], dict[str, float]],
+    *,
+    n_resamples: int = N_RESAMPLES,
+    seed: int = 0,
+    confidence: float = 0.95,
+    min_defined: float = 0.9,
+) -> dict[str, DefinedInterval]:
+    """Intervals of several figures computed together on each resample (``statistic`` returns them by name),
+    NaN-aware: a figure that is NaN on a resample (undefined there, e.g. an AUC with no positive drawn) is left
+    out of its percentiles, and gets no interval when defined on under ``min_defined`` of the resamples.
+
+    The resamples are :func:`bootstrap_ci`'s for the same seed.
+    """
+    rows = np.asarray(rows)
+    if len(rows) == 0:
+        raise TvauError("no samples to bootstrap")
+    draws = [statistic(rows[idx]) for idx in _indices(len(rows), n_resamples, seed)]
+    out = {}
+    for key in draws[0] if draws else ():
+        values = np.asarray([d[key] for d in draws], dtype=np.float64)
+        defined = values[~np.isnan(values)]
+        enough = len(defined) > 0 and len(defined) >= min_defined * n_resamples
+        out[key] = DefinedInterval(
+            _interval(defined, confidence) if enough else None, n_resamples - len(defined)
+        )
+    return out
+
+
+@dataclass(frozen=True)
 class PairedResult:
     """Difference ``a - b`` of a figure on the same samples, its interval and a one-sided bootstrap p-value."""
 
@@ -104,6 +142,11 @@ def paired_bootstrap(
 
 
 # --- figures as statistics of per-sample rows ---------------------------------------------------------------
+
+
+def mean_statistic(rows: np.ndarray) -> float:
+    """Mean of per-sample scores."""
+    return float(np.mean(rows))
 
 
 def accuracy_statistic(rows: np.ndarray) -> float:

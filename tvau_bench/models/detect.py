@@ -133,18 +133,17 @@ def run_detection(
 
 def score_folder(out: str | Path, num_frames: int) -> dict[str, float]:
     """Micro/macro frame AUC and RBDC/TBDC of a detection output folder (the metrics package, defaults)."""
-    from ..metrics.frame import frame_auc
     from ..metrics.io import read_detections_dir, read_labels_dir, read_tracks_dir, read_values_dir
-    from ..metrics.region import region_metrics
+    from ..metrics.suite import detection_summary
 
     out = Path(out)
-    labels = read_labels_dir(out / "labels")
-    scores = read_values_dir(out / "scores", "scores")
-    auc = frame_auc(labels, scores)
-    region = region_metrics(
-        read_tracks_dir(out / "tracks"), read_detections_dir(out / "detections"), num_frames
+    return detection_summary(
+        read_labels_dir(out / "labels"),
+        read_values_dir(out / "scores", "scores"),
+        read_tracks_dir(out / "tracks"),
+        read_detections_dir(out / "detections"),
+        num_frames,
     )
-    return {"micro_auc": auc.micro_auc, "macro_auc": auc.macro_auc, "rbdc": region.rbdc, "tbdc": region.tbdc}
 
 
 def write_overlay(path: Path, frame_bgr: np.ndarray, heat: np.ndarray, boxes: np.ndarray) -> None:

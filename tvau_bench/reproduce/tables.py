@@ -12,8 +12,9 @@ from typing import Any
 
 from .._io import atomic_write_text, read_json
 from ..errors import TvauError
-from ..leaderboard.compare import METRICS, compare_runs
+from ..leaderboard.compare import compare_runs
 from ..leaderboard.reported import load_reported
+from ..metrics import suite
 
 NAMES = {
     "tvau": "T-VAU",
@@ -29,7 +30,6 @@ TITLES = {
     "table2": "Table 2 — Multi-turn Dialogue Results",
     "table3": "Table 3 — Ablation Studies",
 }
-LABELS = {"yes_no_accuracy": "Yes/No", "target_bleu4": "Target", "trajectory_bleu4": "Trajectory"}
 REFERENCE = {"table3": "tvau-wo-ahd-rae", "table2": "tvau"}
 
 
@@ -54,8 +54,9 @@ def write_table(table: str, out: Path, plan: dict[str, Any], *, dataset_label: s
         lines += ["", "Reported (paper): " + _reported_line("detection", ("AHD (1S)", "AHD (FT)"))]
     if plan["dialogue"]:
         heat = read_json(det / "ahd" / "summary.json")["metrics"] if (det / "ahd").is_dir() else None
-        head = "| Method | Params | RBDC ↑ | TBDC ↑ | Target ↑ | Trajectory ↑ | Yes/No ↑ |"
-        lines += [head, "|---|---|---|---|---|---|---|"]
+        metrics = suite.paper_order()  # the paper's Target, Trajectory, Yes/No first
+        head = ["Method", "Params", "RBDC ↑", "TBDC ↑", *(m.header() for m in metrics)]
+        lines += ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
         for name in plan["dialogue"]:
             res = read_json(runs / name / "results.json")
             params = _params(models / name)
@@ -65,14 +66,10 @@ def write_table(table: str, out: Path, plan: dict[str, Any], *, dataset_label: s
             size = (
                 f"{params['total'] / 1e6:.3f}M ({params['trainable'] / 1e6:.3f}M trained)" if params else "-"
             )
-            cells = [
-                _cell(res, "target_bleu4"),
-                _cell(res, "trajectory_bleu4"),
-                _cell(res, "yes_no_accuracy"),
-            ]
+            cells = [_cell(res, m.key) for m in metrics]
             lines.append(f"| {NAMES.get(name, name)} | {size} | {rb} | {tb} | " + " | ".join(cells) + " |")
             figures[name] = {
-                **{k: res.get(k) for k in METRICS},
+                **{m.key: res.get(m.key) for m in suite.DIALOGUE},
                 "params": params,
                 "n_samples": res["n_samples"],
             }
@@ -112,7 +109,8 @@ def _paired(table: str, plan: dict[str, Any], runs: Path, lines: list[str]) -> d
         return {}
     out: dict[str, Any] = {}
     lines += ["", f"Paired bootstrap (same samples), delta = row − {NAMES.get(ref, ref)}:", ""]
-    lines += ["| Row | " + " | ".join(f"Δ {LABELS[k]} [95% CI]" for k in METRICS) + " |", "|---|---|---|---|"]
+    lines += ["| Row | " + " | ".join(f"Δ {m.name} [95% CI]" for m in suite.DIALOGUE) + " |"]
+    lines += ["|---" * (1 + len(suite.DIALOGUE)) + "|"]
     for name in plan["dialogue"]:
         if name == ref:
             continue
@@ -121,8 +119,8 @@ def _paired(table: str, plan: dict[str, Any], runs: Path, lines: list[str]) -> d
         row = name if table == "table3" else f"{ref} vs {name}"
         out[row] = {k: v and {"delta": v["delta"], "ci95": v["ci95"]} for k, v in res["metrics"].items()}
         cells = []
-        for k in METRICS:
-            m = res["metrics"].get(k)
+        for metric in suite.DIALOGUE:
+            m = res["metrics"].get(metric.key)
             cells.append(
                 "--" if m is None else f"{m['delta']:+.2f} [{m['ci95'][0]:+.2f}, {m['ci95'][1]:+.2f}]"
             )
