@@ -138,7 +138,7 @@ def test_add_and_render_show_the_measured_row_with_intervals(detect_dir, tmp_pat
     table = (root / "detection.csv").read_text(encoding="utf-8")
     claimed = read_json(detect_dir / "summary.json")["metrics"]
     row = _row(table, "toy")
-    assert row["status"] == "measured" and row["block"] == f"measured: {DATASET} (test)"
+    assert row["status"] == "measured" and row["block"] == f"measured on {DATASET} (test)"
     for header, key, decimals in (
         ("Micro AUC ↑", "micro_auc", 1),
         ("Macro AUC ↑", "macro_auc", 1),

@@ -19,10 +19,23 @@ from .steps import Step, StepResult, cli, run_steps
 
 SOURCES = ("ubnormal", "shanghaitech")
 # Offline dialogue baselines per source; the AHD is trained on the UBnormal-layout source only.
+# The demo's data is synthetic, and its exports say so: a row measured on it must never read as UBnormal's.
+# The name keeps the source word, so the leaderboard still files ``ubnormal`` runs under the UB columns.
 DIALOGUE_RUNS = {
     "ubnormal": ("majority", "geometry-oracle", "ahd-template"),
     "shanghaitech": ("majority", "geometry-oracle"),
 }
+DETECT_METHODS = ("ahd", "classical")
+
+
+def dataset_name(source: str) -> str:
+    """The Hub id (and folder name under ``hub/``) of the demo's export of ``source``."""
+    return f"tvau/synthetic-{source}-fg"
+
+
+def hub_dir(hub: Path, source: str) -> Path:
+    """Where the demo exports ``source``: ``hub/synthetic-{source}-fg``."""
+    return hub / dataset_name(source).split("/", 1)[1]
 
 
 def demo_steps(out: Path, *, seed: int = 0, ahd_epochs: int = 60) -> list[Step]:
@@ -48,8 +61,10 @@ def demo_steps(out: Path, *, seed: int = 0, ahd_epochs: int = 60) -> list[Step]:
 
     def export() -> dict[str, Any]:
         for name in SOURCES:
-            cli(["export", str(ann / name), "--out", str(hub / f"{name}-fg"), "--repo-id", f"tvau/{name}-fg"])
-        return {name: str(hub / f"{name}-fg") for name in SOURCES}
+            cli(
+                ["export", str(ann / name), "--out", str(hub_dir(hub, name)), "--repo-id", dataset_name(name)]
+            )
+        return {name: str(hub_dir(hub, name)) for name in SOURCES}
 
     def load() -> dict[str, Any]:
         from ..hub import load as hub_load
@@ -57,7 +72,7 @@ def demo_steps(out: Path, *, seed: int = 0, ahd_epochs: int = 60) -> list[Step]:
         counts: dict[str, Any] = {}
         for name in SOURCES:
             for config in ("samples", "videos", "tracks"):
-                ds = hub_load(str(hub / f"{name}-fg"), config)
+                ds = hub_load(str(hub_dir(hub, name)), config)
                 counts[f"{name}/{config}"] = {split: ds[split].num_rows for split in sorted(ds)}
         return counts
 
@@ -81,7 +96,7 @@ def demo_steps(out: Path, *, seed: int = 0, ahd_epochs: int = 60) -> list[Step]:
 
     def detect() -> dict[str, Any]:
         result = {}
-        for method in ("ahd", "classical"):
+        for method in DETECT_METHODS:
             args = [
                 "detect",
                 "--source",
@@ -97,9 +112,9 @@ def demo_steps(out: Path, *, seed: int = 0, ahd_epochs: int = 60) -> list[Step]:
 
     def dialogue() -> dict[str, Any]:
         result = {}
-        for name, rundir in _run_dirs(runs):
+        for name, rundir in run_dirs(runs):
             source = rundir.parent.name
-            dataset, root = str(hub / f"{source}-fg"), str(src / source)
+            dataset, root = str(hub_dir(hub, source)), str(src / source)
             args = ["run", "--model", name, "--dataset", dataset, "--video-root", root]
             if name == "ahd-template":
                 args += ["--adapter-arg", f"ckpt={ahd}"]
@@ -110,24 +125,11 @@ def demo_steps(out: Path, *, seed: int = 0, ahd_epochs: int = 60) -> list[Step]:
         return result
 
     def leaderboard() -> dict[str, Any]:
+        from .publish import admit_runs
+
         shutil.rmtree(board, ignore_errors=True)
         shutil.copytree(shipped.reported_dir(), board / "reported")  # the paper's rows, rendered beside ours
-        for _, rundir in _run_dirs(runs):
-            dataset = str(hub / f"{rundir.parent.name}-fg")
-            cli(["leaderboard", "add", str(rundir), "--root", str(board), "--dataset", dataset])
-        for method in ("ahd", "classical"):  # detection rows, recomputed from the per-video files
-            cli(
-                [
-                    "leaderboard",
-                    "add",
-                    str(det / method),
-                    "--root",
-                    str(board),
-                    "--dataset",
-                    "synthetic-ubnormal",
-                ]
-            )
-        cli(["leaderboard", "render", "--root", str(board)])
+        admit_runs(out, board)
         return {"files": sorted(p.name for p in board.iterdir() if p.is_file())}
 
     def figures() -> dict[str, Any]:
@@ -165,12 +167,12 @@ def run_demo(out: Path, *, seed: int = 0, ahd_epochs: int = 60) -> list[StepResu
     return results
 
 
-def _run_dirs(runs: Path) -> list[tuple[str, Path]]:
+def run_dirs(runs: Path) -> list[tuple[str, Path]]:
     """(baseline name, run folder) of every dialogue run: ``runs/{source}/{name}``."""
     return [(name, runs / source / name) for source, names in DIALOGUE_RUNS.items() for name in names]
 
 
 def _brief(report: dict[str, Any]) -> dict[str, Any]:
     """The parts of an annotation report worth a summary line (no timings: they differ between runs)."""
-    keep = ("counts", "requests")  # quarantine and cache figures sit inside these two
+    keep = ("counts", "requests", "stages")  # quarantine, cache and per-target verdict figures sit in these
     return {k: report[k] for k in keep if k in report}

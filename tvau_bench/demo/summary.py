@@ -25,6 +25,10 @@ def summary_lines(out: Path, results: Sequence[StepResult]) -> list[str]:
             f"{f.get('colour_accuracy', 0):.1f}%, direction {f.get('direction_accuracy', 0):.1f}%, enter/exit "
             f"{f.get('enter_exit_accuracy', 0):.1f}%"
         )
+    for name, ann in sorted(by.get("annotate", {}).items()):
+        line = _quarantine_line(ann["report"])
+        if line:
+            lines.append(f"annotation ({name}): {line}")
     for key, splits in sorted(by.get("load", {}).items()):
         lines.append(f"load_dataset {key}: " + ", ".join(f"{s} {n} rows" for s, n in splits.items()))
     det = by.get("detect", {})
@@ -42,6 +46,26 @@ def summary_lines(out: Path, results: Sequence[StepResult]) -> list[str]:
     for label, rel in _outputs(by):
         lines.append(f"  {label:<34}{out / rel}")
     return lines
+
+
+def _quarantine_line(report: dict[str, Any]) -> str | None:
+    """Targets by final verdict, then the quarantine's other notes by reason: a quarantine record is not a
+    quarantined target (most are single appearance observations outvoted by the target's majority)."""
+    counts, stages = report.get("counts", {}), report.get("stages", {})
+    verdicts = stages.get("stage3")
+    if verdicts is None or "targets" not in counts:
+        return None
+    kinds = ("verified", "flagged", "quarantined")
+    text = f"{counts['targets']} targets: " + ", ".join(f"{verdicts.get(k, 0)} {k}" for k in kinds)
+    # an unverified target's own record ("stage3: target flagged") is counted above already
+    notes = {
+        reason.split(": ", 1)[-1]: n
+        for reason, n in sorted(stages.get("quarantine_by_reason", {}).items())
+        if not reason.split(": ", 1)[-1].startswith("target ")
+    }
+    if notes:
+        text += "; notes in quarantine.jsonl: " + ", ".join(f"{n} {reason}" for reason, n in notes.items())
+    return text
 
 
 def print_summary(out: Path, results: Sequence[StepResult]) -> None:

@@ -39,7 +39,9 @@ class Layout:
 
     ``measured_by`` names the kind of stored run that adds measured rows to it: ``dialogue`` (per-sample logs,
     columns filled by ``metric``/``family``), ``detection`` (per-video detection files, columns filled by
-    ``metric``), or ``None`` (reported rows only).
+    ``metric``), ``ablation`` (per-sample logs of the :data:`ABLATION_MODELS`, one row per dataset family,
+    columns filled by ``metric``) or ``None`` (reported rows only). ``legend`` explains the table's
+    abbreviations and units, as the paper's captions do, and what may not be compared.
     """
 
     key: str
@@ -48,6 +50,7 @@ class Layout:
     first_header: str
     columns: tuple[Column, ...]
     measured_by: str | None = None
+    legend: str = ""
 
     @property
     def headers(self) -> list[str]:
@@ -74,6 +77,14 @@ DETECTION = Layout(
         Column("TBDC ↑", decimals=3, metric="tbdc"),
     ),
     measured_by="detection",
+    legend="PT, FT and 1S: pre-trained, fine-tuned and one-shot; SR: frame sampling rate (as in the paper).",
+)
+
+# The paper prints BLEU-4 without its convention (tokeniser, smoothing, corpus or sentence level); ours is corpus
+# sacrebleu with its signature recorded, so the two must never read as one scale.
+BLEU_CAVEAT = (
+    "Reported BLEU-4 is as printed in the paper, whose BLEU convention is unstated; measured BLEU-4 is corpus "
+    "sacrebleu (signature under Measured runs): the two are not directly comparable."
 )
 
 # The source families the paper's dialogue table reports.
@@ -108,10 +119,15 @@ def dialogue_layout() -> Layout:
             ),
         ),
         measured_by="dialogue",
+        legend="Size: parameters in billions (B). " + BLEU_CAVEAT,
     )
 
 
 DIALOGUE = dialogue_layout()
+
+# The baseline configs of T-VAU and its ablations (``baselines/tvau*.yaml``): their measured runs also fill the
+# ablation table.
+ABLATION_MODELS = ("tvau-wo-ahd", "tvau-wo-rae", "tvau-wo-ahd-rae", "tvau")
 
 ABLATION = Layout(
     key="ablation",
@@ -122,10 +138,12 @@ ABLATION = Layout(
         Column("Params ↓", kind="params", better="lower", decimals=0),
         Column("RBDC ↑", decimals=1),
         Column("TBDC ↑", decimals=1),
-        Column("Target ↑"),
-        Column("Trajectory ↑"),
-        Column("Yes/No ↑", kind="percent"),
+        Column("Target ↑", metric="target_bleu4"),
+        Column("Trajectory ↑", metric="trajectory_bleu4"),
+        Column("Yes/No ↑", kind="percent", metric="yes_no_accuracy"),
     ),
+    measured_by="ablation",
+    legend="Params: parameters in millions (M). " + BLEU_CAVEAT,
 )
 
 LAYOUTS: dict[str, Layout] = {t.key: t for t in (DETECTION, DIALOGUE, ABLATION)}

@@ -24,11 +24,12 @@ from ..hub.card import markdown_table
 from ..metrics import suite
 from ..sources.registry import by_family, in_words
 from .detection import BOOTSTRAP, METRICS, MeasuredDetection, measured_detections
-from .layouts import LAYOUTS, MISSING, Column, Layout, format_value, parse_cell
+from .layouts import ABLATION_MODELS, LAYOUTS, MISSING, Column, Layout, format_value, parse_cell
 from .reported import ReportedRow, load_reported
-from .store import DETECTION_DIR, StoredRun, dataset_group, slug, stored_runs
+from .store import DETECTION_DIR, StoredRun, dataset_family, dataset_group, slug, stored_runs
 
 REPORTED_BLOCK = "reported"
+MEASURED_PREFIX = "measured on"
 CEILING_PREFIX = "ceiling (oracle)"  # block of oracle rows: shown apart, never bold, never ranked
 OUTPUTS = ("README.md", "tables.tex", "detection.csv", "dialogue.csv", "ablation.csv", "dialogue.png")
 
@@ -97,7 +98,12 @@ def reported_rows(layout: Layout, reported: Sequence[ReportedRow]) -> list[Row]:
 def measured_rows(layout: Layout, measured: Sequence[MeasuredRow]) -> list[Row]:
     """Rows of measured runs for the columns this layout fills from logs (others print ``--``)."""
     rows = []
+    # a block is named by every dataset its rows ran on (a group holds one dataset per family)
+    data: dict[tuple[str, str], set[str]] = {}
     for m in measured:
+        data.setdefault((m.group, m.split), set()).update(m.datasets)
+    for m in measured:
+        where = measured_block(" + ".join(sorted(data[m.group, m.split])), m.split)
         cells = {}
         for col in layout.columns:
             cells[col.header] = _measured_cell(col, m)
@@ -106,10 +112,10 @@ def measured_rows(layout: Layout, measured: Sequence[MeasuredRow]) -> list[Row]:
             f"measured on {' + '.join(m.datasets)} ({m.split}, {m.shots}-shot, history {m.history}; {fams})"
         )
         if m.oracle:
-            block, status = f"{CEILING_PREFIX}: {m.group} ({m.split})", "ceiling (oracle, not ranked)"
+            block, status = f"{CEILING_PREFIX}: {where}", "ceiling (oracle, not ranked)"
             note = f"oracle ceiling, not ranked; {note}"
         else:
-            block, status = f"measured: {m.group} ({m.split})", "measured"
+            block, status = where, "measured"
         name = m.display_name
         missing = sum(m.metrics[fam].get("n_missing", 0) for fam in m.metrics)
         if missing:  # admitted with `leaderboard add --partial`: unanswered samples counted wrong
@@ -117,6 +123,45 @@ def measured_rows(layout: Layout, measured: Sequence[MeasuredRow]) -> list[Row]:
             note = f"partial: {missing} samples unanswered, counted wrong; {note}"
         rows.append(Row(name, block, status, cells, note))
     return rows
+
+
+def measured_block(dataset: str, split: str) -> str:
+    """The block of rows measured on ``dataset`` (a dataset group for dialogue rows) and ``split``."""
+    return f"{MEASURED_PREFIX} {dataset} ({split})"
+
+
+def ablation_rows(layout: Layout, measured: Sequence[MeasuredRow]) -> list[Row]:
+    """Measured runs of T-VAU and its ablations (:data:`ABLATION_MODELS`), one row per dataset they ran on:
+    the ablation table has no dataset columns, so each row names its data in the method and the note."""
+    rows = []
+    order = {name: i for i, name in enumerate(ABLATION_MODELS)}
+    chosen = sorted(
+        (m for m in measured if m.model in order), key=lambda m: (m.group, m.split, order[m.model])
+    )
+    for m in chosen:
+        for fam, dataset in zip(sorted(m.metrics), _datasets_by_family(m), strict=True):
+            res = m.metrics[fam]
+            cells = {}
+            for col in layout.columns:
+                if col.kind == "params":
+                    size = None if m.size_b is None else 1000 * m.size_b
+                    cells[col.header] = Cell(format_value(size, col), size)
+                elif col.metric is None or col.metric not in res:
+                    cells[col.header] = Cell(MISSING, None)
+                else:
+                    value, ci = res[col.metric], res.get(suite.dialogue_metric(col.metric).ci_key)
+                    ci95 = None if ci is None else (float(ci[0]), float(ci[1]))
+                    cells[col.header] = Cell(format_value(value, col), value, ci95)
+            note = f"measured on {dataset} ({m.split}, {m.shots}-shot, history {m.history}; n={res['n_samples']})"
+            block = measured_block(dataset, m.split)
+            rows.append(Row(f"{m.display_name} ({fam})", block, "measured", cells, note))
+    return rows
+
+
+def _datasets_by_family(m: MeasuredRow) -> list[str]:
+    """The dataset of each family of ``m``, in sorted family order."""
+    by_family = {dataset_family(d): d for d in m.datasets}
+    return [by_family.get(fam, " + ".join(m.datasets)) for fam in sorted(m.metrics)]
 
 
 def _measured_cell(col: Column, m: MeasuredRow) -> Cell:
@@ -149,7 +194,7 @@ def detection_rows(layout: Layout, detection: Sequence[MeasuredDetection]) -> li
         if left_out:
             counts = ", ".join(f"{m} {fig.undefined[m]}/{fig.n_resamples}" for m in left_out)
             note += f"; resamples where a metric is undefined left out of its interval ({counts})"
-        rows.append(Row(run.display_name, f"measured: {run.dataset} ({run.split})", "measured", cells, note))
+        rows.append(Row(run.display_name, measured_block(run.dataset, run.split), "measured", cells, note))
     return rows
 
 
@@ -167,6 +212,8 @@ def build_table(
         rows += measured_rows(layout, [m for m in measured if m.oracle])
     elif layout.measured_by == "detection":
         rows += detection_rows(layout, detection)
+    elif layout.measured_by == "ablation":
+        rows += ablation_rows(layout, measured)
     for block in dict.fromkeys(r.block for r in rows if not r.block.startswith(CEILING_PREFIX)):
         members = [r for r in rows if r.block == block]
         for col in layout.columns:
@@ -268,7 +315,10 @@ def to_latex(table: Table) -> str:
     lines = [
         r"\begin{table}[t]",
         r"\centering",
-        r"\caption{" + _tex(f"{layout.title}. {layout.caption}") + r" $^\dagger$: reported in the paper.}",
+        r"\caption{"
+        + _tex(f"{layout.title}. {layout.caption} {layout.legend}".rstrip())
+        + r" $^\dagger$: reported in the paper (real data); every other block names the data it was measured"
+        + r" on.}",
         r"\label{tab:" + layout.key + "}",
         r"\begin{tabular}{l" + "c" * len(cols) + "}",
         r"\toprule",
@@ -277,8 +327,12 @@ def to_latex(table: Table) -> str:
     ]
     block = None
     for row in table.rows:
-        if block is not None and row.block != block:
-            lines.append(r"\midrule")
+        if row.block != block:
+            if block is not None:
+                lines.append(r"\midrule")
+            if row.block != REPORTED_BLOCK:  # no measured row sits under the paper's columns unlabelled
+                label = _tex(row.block)
+                lines.append(r"\multicolumn{" + str(len(cols) + 1) + r"}{l}{\textit{" + label + r"}} \\")
         block = row.block
         method = _tex(row.method) + (r"$^\dagger$" if row.block == REPORTED_BLOCK else "")
         cells = []
@@ -334,7 +388,8 @@ def to_readme(
         "- **measured**: recomputed from per-sample logs (corpus BLEU-4 with sacrebleu, Yes/No accuracy), with",
         "  bootstrap 95% intervals in brackets. The dataset each row was measured on is named in its Status.",
         "- **Bold**: the best value of a column within its block (reported rows, or rows measured on the same",
-        "  data); numbers from different data are not ranked against each other.",
+        "  data); numbers from different data are not ranked against each other, and the chart draws each data",
+        "  in its own row of panels. Data named `synthetic` is the demo's generated data, not the real dataset.",
         "- **ceiling (oracle)**: adapters that read the source's masks or the ground truth (e.g. the geometry",
         "  oracle), shown in their own block below the models as upper bounds; never bold, never ranked.",
         "",
@@ -347,7 +402,10 @@ def to_readme(
             f"  a bootstrap over videos ({fig.n_resamples} resamples, seed {fig.seed}) in brackets.",
         ]
     for table in tables:
-        parts += [f"## {table.layout.title}", "", table.layout.caption, "", to_markdown(table)]
+        parts += [f"## {table.layout.title}", "", table.layout.caption, ""]
+        if table.layout.legend:
+            parts += [table.layout.legend, ""]
+        parts += [to_markdown(table)]
     parts += ["## Dialogue scores", "", "![dialogue scores](dialogue.png)", ""]
     if measured:
         rows = []
@@ -403,55 +461,75 @@ def _rule_text(rule: dict[str, Any] | None) -> str:
 # --- chart --------------------------------------------------------------------------------------------------------
 
 
+def chart_groups(table: Table) -> dict[str, list[Row]]:
+    """The chart's rows of panels: the paper's rows, then one per measured data (its oracle ceilings with it).
+    Real and synthetic rows never share a panel, so no bar is read against another data's bar."""
+    groups: dict[str, list[Row]] = {}
+    for row in table.rows:
+        key = row.block
+        if key.startswith(CEILING_PREFIX):
+            key = key.split(": ", 1)[1]
+        groups.setdefault(key, []).append(row)
+    return groups
+
+
 def chart_png(table: Table) -> bytes:
-    """Grouped bars of the dialogue table (one panel per source family), measured rows hatched with interval
-    whiskers."""
+    """Grouped bars of the dialogue table: one row of panels per data (reported in the paper, then each measured
+    data), one panel per source family; measured rows hatched with interval whiskers."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
 
-    rows = table.rows
+    groups = chart_groups(table)
     sources = by_family()
     fig, axes = plt.subplots(
-        1, len(sources), figsize=(6 * len(sources), 4.8), dpi=100, sharey=True, squeeze=False
+        len(groups),
+        len(sources),
+        figsize=(6 * len(sources), 4.2 * len(groups)),
+        dpi=100,
+        sharey=True,
+        squeeze=False,
     )
-    axes = axes[0]
     cmap = plt.get_cmap("tab20")
-    width = 0.8 / max(len(rows), 1)
     metrics = suite.paper_order()
     x = np.arange(len(metrics))
-    for ax, src in zip(axes, sources, strict=True):
-        for i, row in enumerate(rows):
-            vals, errs = [], [[], []]
-            for m in metrics:
-                cell = row.cells[m.header(src.family)]
-                v = cell.value if cell.value is not None else 0.0
-                vals.append(v)
-                lo, hi = cell.ci95 if cell.ci95 is not None else (v, v)
-                errs[0].append(max(v - lo, 0.0))
-                errs[1].append(max(hi - v, 0.0))
-            measured = row.block != REPORTED_BLOCK
-            label = row.method + (f" ({row.block})" if measured else "")
-            ax.bar(
-                x - 0.4 + width * (i + 0.5),
-                vals,
-                width,
-                label=label,
-                color=cmap(i % 20),
-                hatch="//" if measured else None,
-                edgecolor="black" if measured else "none",
-                linewidth=0.5,
-                yerr=errs if measured else None,
-                capsize=2 if measured else 0,
-            )
-        ax.set_xticks(x, [m.name for m in metrics])
-        ax.set_title(src.title)
-        ax.set_ylim(0, 105)
-        ax.grid(axis="y", linewidth=0.3)
-    axes[0].set_ylabel("BLEU-4 / accuracy (%)")
-    axes[-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    for panel_row, (key, rows) in zip(axes, groups.items(), strict=True):
+        width = 0.8 / max(len(rows), 1)
+        where = "reported in the paper (real data)" if key == REPORTED_BLOCK else key
+        for ax, src in zip(panel_row, sources, strict=True):
+            for i, row in enumerate(rows):
+                vals, errs = [], [[], []]
+                for m in metrics:
+                    cell = row.cells[m.header(src.family)]
+                    v = cell.value if cell.value is not None else 0.0
+                    vals.append(v)
+                    lo, hi = cell.ci95 if cell.ci95 is not None else (v, v)
+                    errs[0].append(max(v - lo, 0.0))
+                    errs[1].append(max(hi - v, 0.0))
+                measured = row.block != REPORTED_BLOCK
+                ceiling = row.block.startswith(CEILING_PREFIX)
+                ax.bar(
+                    x - 0.4 + width * (i + 0.5),
+                    vals,
+                    width,
+                    label=row.method + (" (oracle ceiling, not ranked)" if ceiling else ""),
+                    color=cmap(i % 20),
+                    hatch=("xx" if ceiling else "//") if measured else None,
+                    edgecolor="black" if measured else "none",
+                    linewidth=0.5,
+                    yerr=errs if measured else None,
+                    capsize=2 if measured else 0,
+                )
+            ax.set_xticks(x, [m.name for m in metrics])
+            ax.set_title(f"{src.title} columns\n{where}", fontsize=9)
+            if all(row.cells[m.header(src.family)].value is None for row in rows for m in metrics):
+                ax.text(0.5, 0.5, "no run on this family", transform=ax.transAxes, ha="center", color="grey")
+            ax.set_ylim(0, 105)
+            ax.grid(axis="y", linewidth=0.3)
+        panel_row[0].set_ylabel("BLEU-4 / accuracy (%)")
+        panel_row[-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     buf = io.BytesIO()
     # Fixed metadata: matplotlib would otherwise stamp its version, which changes the bytes between installs.
