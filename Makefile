@@ -12,7 +12,7 @@ DEMO_OUT ?= demo_out
 TORCH_VERSION ?= 2.13.0
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: demo test test-fast lint format bench clean
+.PHONY: demo publish test test-fast lint format bench clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ $(STAMP): pyproject.toml Makefile
 
 demo: $(STAMP)
 	$(VENV)/bin/tvau-bench demo --out $(DEMO_OUT)
+
+# the demo, then its runs, figures and figures table copied into the committed leaderboard/ and docs/
+publish: $(STAMP)
+	$(VENV)/bin/tvau-bench demo --out $(DEMO_OUT) --publish .
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check tvau_bench tests benchmarks

@@ -85,11 +85,13 @@ def _annotate(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report, indent=2, sort_keys=True))
     else:
-        c, r = report["counts"], report["requests"]
+        c, r, s3 = report["counts"], report["requests"], report["stages"]["stage3"]
+        # Targets and quarantine notes are counted apart: one target can leave several notes (e.g. outliers).
         print(
-            f"annotated {c['videos']} videos, {c['targets']} targets ({c['abnormal_targets']} abnormal): "
+            f"annotated {c['videos']} videos, {c['targets']} targets ({c['abnormal_targets']} abnormal; "
+            f"{s3['verified']} verified, {s3['flagged']} flagged, {s3['quarantined']} quarantined): "
             f"{c['samples_yes']} Yes + {c['samples_no']} No samples, {c['track_rows']} track rows, "
-            f"{c['quarantined_records']} quarantine records; requests sent {r['requests_total']}, "
+            f"{c['quarantined_records']} notes in quarantine.jsonl; requests sent {r['requests_total']}, "
             f"from cache {r['cache_hits_total']}, failed {sum(r['failures'].values())} -> {args.out}",
             file=sys.stderr,
         )
