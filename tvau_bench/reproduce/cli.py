@@ -31,6 +31,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--frames", type=int, default=4, help="frames per clip fed to the LVLM (0: all)")
     p.add_argument("--frame-side", type=int, default=56, help="longer frame side fed to the LVLM")
     p.add_argument("--max-samples", type=int, default=None, help="training samples per variant")
+    p.add_argument(
+        "--max-new-tokens",
+        type=int,
+        default=None,
+        help="generation cap of the T-VAU rows (default: their configs', 128); recorded in each run",
+    )
     p.add_argument("--device", default="cpu")
     p.set_defaults(func=_reproduce)
 
@@ -46,6 +52,7 @@ def _reproduce(args: argparse.Namespace) -> int:
         frames=args.frames or None,
         frame_side=args.frame_side,
         max_samples=args.max_samples,
+        max_new_tokens=args.max_new_tokens,
         device=args.device,
     )
     results = run_reproduce(
