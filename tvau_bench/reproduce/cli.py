@@ -26,6 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--ahd-epochs", type=int, default=60)
+    p.add_argument(
+        "--ahd-steps", type=int, default=None, help="AHD steps per epoch (default: train ahd's, 40)"
+    )
     p.add_argument("--rae-epochs", type=int, default=6)
     p.add_argument("--rae-lr", type=float, default=2e-3)
     p.add_argument("--frames", type=int, default=4, help="frames per clip fed to the LVLM (0: all)")
@@ -47,6 +50,7 @@ def _reproduce(args: argparse.Namespace) -> int:
     settings = Settings(
         seed=args.seed,
         ahd_epochs=args.ahd_epochs,
+        ahd_steps=args.ahd_steps,
         rae_epochs=args.rae_epochs,
         rae_lr=args.rae_lr,
         frames=args.frames or None,

@@ -40,6 +40,7 @@ class Settings:
 
     seed: int = 0
     ahd_epochs: int = 60
+    ahd_steps: int | None = None  # AHD steps per epoch (None: train ahd's default)
     rae_epochs: int = 6
     rae_lr: float = 2e-3
     frames: int | None = 4  # frames per clip fed to the LVLM (None: all 8 the protocol shows)
@@ -220,6 +221,8 @@ def build_tiny_lvlm(dataset: Path, folder: Path, *, seed: int = 0) -> Path:
 
 def _train_ahd(src: Path, ckpt: Path, settings: Settings, extra: list[str] | None = None) -> dict[str, Any]:
     args = ["train", "ahd", "--source", str(src), "--out", str(ckpt), "--epochs", str(settings.ahd_epochs)]
+    if settings.ahd_steps:
+        args += ["--steps-per-epoch", str(settings.ahd_steps)]
     cli([*args, "--seed", str(settings.seed), "--device", settings.device, *(extra or [])])
     cfg = read_json(ckpt / "config.json")
     return {"epochs_done": cfg["epochs_done"], "final_loss": cfg["loss_history"][-1]}
