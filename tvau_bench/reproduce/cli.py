@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--ahd-steps", type=int, default=None, help="AHD steps per epoch (default: train ahd's, 40)"
     )
-    p.add_argument("--rae-epochs", type=int, default=6)
+    p.add_argument("--rae-epochs", type=int, default=20)
     p.add_argument("--rae-lr", type=float, default=2e-3)
     p.add_argument("--frames", type=int, default=4, help="frames per clip fed to the LVLM (0: all)")
     p.add_argument("--frame-side", type=int, default=56, help="longer frame side fed to the LVLM")
