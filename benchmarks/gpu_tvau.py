@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> dict:
     from transformers import Qwen2_5_VLForConditionalGeneration
 
     from tvau_bench.models.tiny import build_tokenizer, ensure_anomaly_token, qwen7b_config, tiny_qwen_config
-    from tvau_bench.models.tvau import build_tvau, collate, encode_dialogue, video_inputs
+    from tvau_bench.models.tvau import build_tvau, collate, encode_messages, video_inputs
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--tiny", action="store_true", help="tiny config (CPU smoke test)")
@@ -54,13 +54,21 @@ def main(argv: list[str] | None = None) -> dict:
     heat = torch.rand(1, args.frames, 64, 64, device=device)
     pv, grid, counts = video_inputs([clip], cfg.vision_config)
     pv, grid = pv.to(device, dtype), grid.to(device)
-    turns = [
-        ("is there an anomaly in this video ?", "yes"),
-        ("describe the anomalous target .", "a person wearing a red top"),
+    frames = [{"type": "image", "ref": f"v#{i}", "image": None} for i in range(args.frames)]
+    question = [
+        {
+            "role": "user",
+            "content": [*frames, {"type": "text", "text": "is there an anomaly in this video ?"}],
+        }
     ]
-    enc = encode_dialogue(
-        tok, n_video_tokens=counts[0], n_anomaly_tokens=model.rae.num_tokens(args.frames), turns=turns
-    )
+    messages = [
+        *question,
+        {"role": "assistant", "content": [{"type": "text", "text": "yes"}]},
+        {"role": "user", "content": [{"type": "text", "text": "describe the anomalous target ."}]},
+        {"role": "assistant", "content": [{"type": "text", "text": "a person wearing a red top"}]},
+    ]
+    n_anomaly = [model.rae.num_tokens(args.frames)]
+    enc = encode_messages(tok, messages, n_video_tokens=counts, n_anomaly_tokens=n_anomaly, label_from=0)
     batch = {k: v.to(device) for k, v in collate([enc], tok.pad_token_id).items()}
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
 
@@ -83,11 +91,8 @@ def main(argv: list[str] | None = None) -> dict:
     train_peak = torch.cuda.max_memory_allocated() / 2**30 if cuda else None
 
     model.eval()
-    gen_enc = encode_dialogue(
-        tok,
-        n_video_tokens=counts[0],
-        n_anomaly_tokens=model.rae.num_tokens(args.frames),
-        turns=[(*turns[0][:1], None)],
+    gen_enc = encode_messages(
+        tok, question, n_video_tokens=counts, n_anomaly_tokens=n_anomaly, generation_prompt=True
     )
     gb = {
         k: v.to(device)

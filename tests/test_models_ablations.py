@@ -7,8 +7,10 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 pytest.importorskip("peft")
 
+from test_models_tvau import one_turn  # noqa: E402
+
 from tvau_bench.models.tiny import build_tiny_qwen, build_tokenizer, ensure_anomaly_token  # noqa: E402
-from tvau_bench.models.tvau import build_tvau, collate, encode_dialogue, video_inputs  # noqa: E402
+from tvau_bench.models.tvau import build_tvau, collate, encode_messages, video_inputs  # noqa: E402
 
 QUESTION = "is there an anomaly in this video ?"
 
@@ -59,7 +61,9 @@ def test_ablations_take_no_evidence_tokens_and_run_forward(variants):
         pv, grid, counts = video_inputs([clip], model.config.vision_config)
         n = model.num_prompt_tokens(4)
         assert (n > 0) == (name == "tvau"), name
-        enc = encode_dialogue(tok, n_video_tokens=counts[0], n_anomaly_tokens=n, turns=[(QUESTION, "yes")])
+        enc = encode_messages(
+            tok, one_turn(QUESTION, "yes"), n_video_tokens=counts, n_anomaly_tokens=[n], label_from=0
+        )
         batch = collate([enc], tok.pad_token_id)
         out = model(heatmaps=torch.rand(1, 4, 32, 32), pixel_values_videos=pv, video_grid_thw=grid, **batch)
         assert torch.isfinite(out.loss), name
@@ -70,7 +74,9 @@ def test_ablation_heatmaps_do_not_change_the_output(variants):
     tok, model = variants["tvau-wo-ahd"]
     clip = torch.rand(4, 3, 56, 56)
     pv, grid, counts = video_inputs([clip], model.config.vision_config)
-    enc = encode_dialogue(tok, n_video_tokens=counts[0], n_anomaly_tokens=0, turns=[(QUESTION, "yes")])
+    enc = encode_messages(
+        tok, one_turn(QUESTION, "yes"), n_video_tokens=counts, n_anomaly_tokens=[0], label_from=0
+    )
     batch = collate([enc], tok.pad_token_id)
     kw = {"pixel_values_videos": pv, "video_grid_thw": grid, **batch}
     with torch.no_grad():

@@ -19,7 +19,7 @@ from harness_fixtures import write_model  # noqa: E402
 from tvau_bench._io import iter_jsonl, read_json, write_jsonl  # noqa: E402
 from tvau_bench.cli import main  # noqa: E402
 from tvau_bench.metrics.detections import DetectionRule  # noqa: E402
-from tvau_bench.models.adapter import clip_dialogues, link_track  # noqa: E402
+from tvau_bench.models.adapter import link_track, message_clips  # noqa: E402
 from tvau_bench.models.detect import DEFAULT_RULE  # noqa: E402
 
 
@@ -38,7 +38,7 @@ def test_link_track_follows_the_strongest_target():
     assert link_track([np.zeros((8, 8))]) == {}
 
 
-def test_clip_dialogues_keep_the_exemplar_apart():
+def test_message_clips_keep_the_exemplar_apart():
     img = np.zeros((4, 4, 3), np.uint8)
     msgs = [
         {
@@ -62,10 +62,9 @@ def test_clip_dialogues_keep_the_exemplar_apart():
         {"role": "assistant", "content": [{"type": "text", "text": "No."}]},
         {"role": "user", "content": [{"type": "text", "text": "Q2?"}]},
     ]
-    (ex_refs, ex_images, ex_turns), (refs, images, turns) = clip_dialogues(msgs)
-    assert ex_refs == ("ex#3",) and len(ex_images) == 1 and ex_turns == [("intro Q1?", "Yes.")]
+    (ex_refs, ex_images), (refs, images) = message_clips(msgs)
+    assert ex_refs == ("ex#3",) and len(ex_images) == 1
     assert refs == ("q#1", "q#2") and len(images) == 2
-    assert turns == [("intro Q1?", "No."), ("Q2?", None)]
 
 
 @pytest.fixture(scope="module")
@@ -175,6 +174,62 @@ def test_tvau_prompt_holds_the_exemplar(bench, tvau_model, monkeypatch):
     for turn in exemplar["dialogue"]:
         answer = adapter.tokenizer(turn["answer"], add_special_tokens=False)["input_ids"]
         assert any(prompt[i : i + len(answer)] == answer for i in range(len(prompt))), turn["kind"]
+
+
+def test_training_inputs_are_the_adapter_inputs(bench, tvau_model, monkeypatch):
+    """`train rae` builds, for a sample's dialogue, exactly the inputs the tvau adapter gets under the protocol:
+    at every turn (gold history) the adapter's ids are the training ids up to that turn's answer, whose tokens
+    are the training labels; the videos, the RAE placeholder layout and the AHD heatmaps are equal."""
+    from tvau_bench.harness.dataset import load_benchmark
+    from tvau_bench.harness.model_config import load_model_config
+    from tvau_bench.harness.protocol import evaluation_set
+    from tvau_bench.harness.runner import RunOptions, run
+    from tvau_bench.models import train_rae as tr
+    from tvau_bench.models.adapter import TvauAdapter
+    from tvau_bench.models.tvau import TvauModel
+    from tvau_bench.models.tvau_inputs import TvauInputs
+    from tvau_bench.sources import open_source
+
+    base, root, dataset = bench
+    seen = []
+    original = TvauModel.generate
+
+    def spy(self, **kwargs):
+        seen.append(kwargs)
+        return original(self, **kwargs)
+
+    monkeypatch.setattr(TvauModel, "generate", spy)
+    config = load_model_config(tvau_model)
+    adapter = TvauAdapter(config, **config.adapter_args)
+    data = load_benchmark(str(dataset))
+    samples, exemplar = evaluation_set(data.samples, "test", 1, 0)
+    sample = next(s for s in samples if s["label"] == "Yes")  # three turns
+    sub = base / "one_sample"  # the exemplar (train) and one abnormal test sample
+    sub.mkdir(exist_ok=True)
+    write_jsonl(sub / "samples.jsonl", [exemplar, sample])
+    shutil.copyfile(dataset / "videos.jsonl", sub / "videos.jsonl")
+    opts = RunOptions(dataset=str(sub), out=sub / "run", video_root=root, history="gold")
+    run(config, opts, adapter=adapter)
+    assert len(seen) == 3
+
+    model, cfg = adapter.model, adapter.rcfg
+    source = open_source(root)
+    reader = tr.frame_reader(load_benchmark(str(sub)), source, root, cfg, [sample, exemplar])
+    heatmaps = tr.heatmap_source(cfg, adapter.ahd_ckpt, source, [])
+    prefix = tr.exemplar_prefix(reader, exemplar, cfg)
+    train = TvauInputs(model, adapter.tokenizer, cfg, heatmaps).encode(
+        tr.training_messages(reader, prefix, sample, cfg), label_from=len(prefix)
+    )
+    ids, labels = train["input_ids"][0], train["labels"][0]
+    answers = [i for i in range(1, len(ids)) if labels[i] != -100 and labels[i - 1] == -100]
+    assert len(answers) == 3 and model.num_prompt_tokens(2) > 0
+    for turn, start in zip(seen, answers, strict=True):
+        assert torch.equal(turn["input_ids"][0], ids[:start])
+        assert torch.equal(turn["mm_token_type_ids"][0], train["mm_token_type_ids"][0, :start])
+        assert torch.equal(turn["pixel_values_videos"], train["pixel_values_videos"])
+        assert torch.equal(turn["video_grid_thw"], train["video_grid_thw"])
+        assert len(turn["heatmaps"]) == len(train["heatmaps"]) == 2
+        assert all(torch.equal(a, b) for a, b in zip(turn["heatmaps"], train["heatmaps"], strict=True))
 
 
 def _frames_copy(

@@ -125,13 +125,20 @@ def test_train_rae_needs_the_ahd_unless_ground_truth_is_asked(setup, tmp_path, c
 
 
 def test_train_rae_cli_checkpoint_reloads_and_generates(setup, tmp_path):
+    from dataclasses import replace
+
     from tvau_bench.cli import main
-    from tvau_bench.harness.messages import Clip, query_messages
-    from tvau_bench.harness.prompts import load_prompt_set
+    from tvau_bench.harness.dataset import load_benchmark
     from tvau_bench.harness.protocol import evaluation_set
     from tvau_bench.models.checkpoint import load_checkpoint
-    from tvau_bench.models.train_rae import RAEConfig, exemplar_prefix, load_tvau, sample_tensors
-    from tvau_bench.models.tvau import collate, encode_messages, video_inputs
+    from tvau_bench.models.train_rae import (
+        exemplar_prefix,
+        frame_reader,
+        heatmap_source,
+        load_tvau,
+        training_messages,
+    )
+    from tvau_bench.models.tvau_inputs import TvauInputs
     from tvau_bench.sources import open_source
 
     root, _, _, samples, ahd = setup
@@ -148,36 +155,24 @@ def test_train_rae_cli_checkpoint_reloads_and_generates(setup, tmp_path):
         k.startswith("lora.") for k in tensors
     )
     assert not [k for k in tensors if "visual" in k]
-    model, tok, _ = load_tvau(out)
+    model, tok, trained = load_tvau(out)
     state = model.trainable_state_dict()
     for k, v in tensors.items():
         assert torch.allclose(state[k].float(), v.float()), k
-    # generate the first answer of a query, in the training format (exemplar exchange first)
-    rcfg = RAEConfig(frames=2, frame_side=56, heatmaps="ground-truth")
+    # generate the first answer of a query from the training inputs (exemplar exchange first), with
+    # ground-truth heatmaps read from the source (the dataset has no videos config: paths come from the source)
+    assert trained.frames == 2
+    rcfg = replace(trained, heatmaps="ground-truth")
     source = open_source(root)
     s = next(x for x in samples if x["sample_id"] != exemplar["sample_id"])
-    ex_clip, ex_heat = sample_tensors(source.video(exemplar["video_id"]), exemplar, rcfg)
-    clip, heat = sample_tensors(source.video(s["video_id"]), s, rcfg)
-    prefix = exemplar_prefix(exemplar, exemplar["frame_indices"][:1] + exemplar["frame_indices"][-1:], rcfg)
-    messages = query_messages(prefix, load_prompt_set(), Clip(s["video_id"], (0, 21)), ["yes_no"], [])
-    pv, grid, counts = video_inputs([ex_clip, clip], model.config.vision_config)
-    enc = encode_messages(
-        tok,
-        messages,
-        n_video_tokens=counts,
-        n_anomaly_tokens=[model.rae.num_tokens(2)] * 2,
-        generation_prompt=True,
-    )
-    batch = collate([enc], tok.pad_token_id, left_pad=True)
-    batch.pop("labels")
-    ids = model.generate(
-        heatmaps=[ex_heat[None], heat[None]],
-        pixel_values_videos=pv,
-        video_grid_thw=grid,
-        max_new_tokens=3,
-        do_sample=False,
-        **batch,
-    )
+    reader = frame_reader(load_benchmark(setup[1]), source, root, rcfg, [s, exemplar])
+    inputs = TvauInputs(model, tok, rcfg, heatmap_source(rcfg, None, source, [s, exemplar]))
+    prefix = exemplar_prefix(reader, exemplar, rcfg)
+    messages = training_messages(reader, prefix, s, rcfg)[: len(prefix) + 1]  # up to the first question
+    batch = inputs.encode(messages, generation_prompt=True)
+    assert [h.shape for h in batch["heatmaps"]] == [torch.Size([1, 2, 64, 64])] * 2
+    assert batch["heatmaps"][0].max() == 1  # the exemplar's target is in its frames
+    ids = model.generate(**batch, max_new_tokens=3, do_sample=False)
     assert ids.shape[1] == batch["input_ids"].shape[1] + 3 or int(ids[0, -1]) == tok.convert_tokens_to_ids(
         "<|im_end|>"
     )

@@ -21,7 +21,7 @@ from tvau_bench.models.tiny import build_tiny_qwen, build_tokenizer, ensure_anom
 from tvau_bench.models.tvau import (  # noqa: E402
     build_tvau,
     collate,
-    encode_dialogue,
+    encode_messages,
     lora_module_names,
     video_inputs,
 )
@@ -35,6 +35,15 @@ ANSWERS = [
 ]
 
 
+def one_turn(question, answer=None):
+    """A harness-shaped message list: one clip (its frames), the question, and the answer when given."""
+    frames = [{"type": "image", "ref": f"v#{i}", "image": None} for i in range(2)]
+    messages = [{"role": "user", "content": [*frames, {"type": "text", "text": question}]}]
+    if answer is not None:
+        messages.append({"role": "assistant", "content": [{"type": "text", "text": answer}]})
+    return messages
+
+
 def _tiny(seed=0, lora=True):
     tok = build_tokenizer(ANSWERS)
     lvlm = build_tiny_qwen(tok, seed=seed)
@@ -46,11 +55,13 @@ def _batch(tok, model, clips, answers, *, generation=False):
     pv, grid, counts = video_inputs(clips, model.config.vision_config)
     steps = clips[0].shape[0]
     encs = [
-        encode_dialogue(
+        encode_messages(
             tok,
-            n_video_tokens=counts[i],
-            n_anomaly_tokens=model.rae.num_tokens(steps),
-            turns=[(QUESTION, None if generation else answers[i])],
+            one_turn(QUESTION, None if generation else answers[i]),
+            n_video_tokens=[counts[i]],
+            n_anomaly_tokens=[model.rae.num_tokens(steps)],
+            label_from=0,
+            generation_prompt=generation,
         )
         for i in range(len(clips))
     ]

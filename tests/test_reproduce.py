@@ -1,16 +1,27 @@
 """`tvau-bench reproduce table3` end to end on the tiny benchmark (tiny sizes): one run folder per config with
 the harness's files, the rendered table, runs admitted with the checkpoint's parameter count as their size, and
-a rerun that reuses every finished step. The slowest test of the suite (four tiny-LVLM runs of 5 samples)."""
+a rerun that reuses every finished step. Generation is capped at 4 new tokens (recorded in each run), so the
+four tiny-LVLM runs take seconds."""
 
 import pytest
 
-pytest.importorskip("torch")
+torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 pytest.importorskip("peft")
 
 
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Tiny models on a shared machine: one intra-op thread each (a second one only waits for cores the other
+    test workers hold; measured 5x slower per tiny-LVLM forward under load)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def test_reproduce_table3_end_to_end_and_resumes(tiny_bench, tmp_path, capsys):
-    from tvau_bench._io import read_json
+    from tvau_bench._io import iter_jsonl, read_json
     from tvau_bench.cli import main
     from tvau_bench.reproduce.pipeline import ABLATIONS
 
@@ -28,10 +39,14 @@ def test_reproduce_table3_end_to_end_and_resumes(tiny_bench, tmp_path, capsys):
         str(out),
         "--ahd-epochs",
         "1",
+        "--ahd-steps",
+        "2",
         "--rae-epochs",
         "1",
         "--frames",
         "2",
+        "--max-new-tokens",
+        "4",
         "--max-samples",
         "1",
     ]
@@ -42,7 +57,13 @@ def test_reproduce_table3_end_to_end_and_resumes(tiny_bench, tmp_path, capsys):
         params = read_json(out / "models" / name / "config.json")["params"]
         evidence = read_json(out / "leaderboard" / "results" / "hub" / name / "evidence.json")
         assert evidence["size_b"] == pytest.approx(params["total"] / 1e9)  # the Size column
+        # the generation cap is the run's own setting: in its protocol (so its fingerprint) and its config
+        assert read_json(run / "run.json")["protocol"]["generation"]["max_new_tokens"] == 4
+        assert all(
+            len(t["raw"].split()) <= 4 for _, r in iter_jsonl(run / "samples.jsonl") for t in r["turns"]
+        )
     table = (out / "table3.md").read_text()
+    assert "at most 4 new tokens" in table
     for row in ("| T-VAU |", "| T-VAU w/o AHD |", "| T-VAU w/o RAE |", "| T-VAU w/o AHD & RAE |"):
         assert row in table
     assert "Paired bootstrap" in table and "Reported (paper)" in table

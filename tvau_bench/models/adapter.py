@@ -12,7 +12,8 @@ annotation's geometry-to-words code (:class:`GeometryWords`) then answers from t
 a track exists, appearance from the pixels under it, trajectory from its boxes).
 
 ``tvau``: each clip of the messages (the exemplar's, then the query's) goes to the LVLM as a video resized from
-the message frames, with its AHD heatmaps through the RAE as prompt tokens; the dialogue is the text.
+the message frames, with its AHD heatmaps through the RAE as prompt tokens; the dialogue is the text. The
+inputs are built by :class:`~tvau_bench.models.tvau_inputs.TvauInputs`, the code ``train rae`` trains with.
 """
 
 from __future__ import annotations
@@ -167,7 +168,7 @@ class AhdTemplateAdapter(Adapter):
         }
 
     def generate(self, messages: Sequence[Any], ctx: SampleContext) -> str:
-        refs, images, _ = clip_dialogues(messages)[-1]
+        refs, images = message_clips(messages)[-1]
         if self._clip is None or self._clip[0] != refs:  # the turns of one sample come together
             self._clip = (refs, self._track(refs, images, _fps(ctx)))
         video = self._clip[1]
@@ -187,133 +188,74 @@ class AhdTemplateAdapter(Adapter):
 
 
 class TvauAdapter(Adapter):
-    """The T-VAU model: LoRA-tuned Qwen2.5-VL with RAE prompt tokens from AHD heatmaps of the message frames."""
+    """The T-VAU model: LoRA-tuned Qwen2.5-VL with RAE prompt tokens from AHD heatmaps of the message frames.
+
+    Its inputs are built as ``train rae`` builds them (:class:`~tvau_bench.models.tvau_inputs.TvauInputs` over
+    the harness's message list), with an open assistant turn to answer in.
+    """
 
     needs_images = True
 
-    def __init__(
-        self,
-        config: Any,
-        ckpt: str,
-        ahd: str | None = None,
-        device: str = "cpu",
-        frame_side: int | None = None,
-    ) -> None:
+    def __init__(self, config: Any, ckpt: str, ahd: str | None = None, device: str = "cpu") -> None:
         super().__init__(config)
-        self.ckpt, self.ahd_ckpt, self.device, self.frame_side = ckpt, ahd, device, frame_side
-        self.model = self.tokenizer = self.rcfg = self.ahd = self.acfg = None
+        self.ckpt, self.ahd_ckpt, self.device = ckpt, ahd, device
+        self.model = self.tokenizer = self.rcfg = self.acfg = self.inputs = None
 
     def prepare(self, data: Any, *, split: str, source_root: Any = None) -> None:
         from .checkpoint import load_checkpoint
         from .train_ahd import load_ahd
         from .train_rae import load_tvau
+        from .tvau_inputs import TvauInputs, ahd_heatmap_source
 
         self.model, self.tokenizer, self.rcfg = load_tvau(self.ckpt, self.device)
-        if not self.model.uses_heatmaps:  # ablations: no heatmaps reach the LVLM, so no AHD runs
-            return
-        ahd = self.ahd_ckpt or load_checkpoint(self.ckpt)[1].get("ahd")
-        if not ahd:
-            raise TvauError(
-                "no AHD checkpoint for the heatmaps", field="adapter_args.ahd", fix="set adapter_args.ahd"
-            )
-        self.ahd, self.acfg = load_ahd(ahd, self.device)
-        self.ahd_ckpt = str(ahd)
+        heatmaps = None
+        if self.model.uses_heatmaps:  # ablations: no heatmaps reach the LVLM, so no AHD runs
+            ahd = self.ahd_ckpt or load_checkpoint(self.ckpt)[1].get("ahd")
+            if not ahd:
+                raise TvauError(
+                    "no AHD checkpoint for the heatmaps", field="adapter_args.ahd", fix="set adapter_args.ahd"
+                )
+            model, self.acfg = load_ahd(ahd, self.device)
+            self.ahd_ckpt = str(ahd)
+            heatmaps = ahd_heatmap_source(model, self.acfg, self.device)
+        self.inputs = TvauInputs(self.model, self.tokenizer, self.rcfg, heatmaps, self.device)
 
     def describe(self) -> dict[str, Any]:
+        frames = self.rcfg.frames or "all"
         return {
             "ckpt": str(self.ckpt),
             "ahd": self.ahd_ckpt,
             "exemplar": "in the prompt (its video, AHD evidence and dialogue) when the run has one shot",
-            "video": f"the protocol frames resized to a longer side near {self._side()} (multiples of 28)",
+            "video": (
+                f"{frames} of the protocol frames (uniformly), resized to a longer side near "
+                f"{self.rcfg.frame_side} (multiples of 28), as in training"
+            ),
             "heatmaps": (
                 f"{HEATMAP_INPUT}, AHD max_side {self.acfg.max_side}, RAE size {self.rcfg.heatmap_size}"
-                if self.ahd is not None
+                if self.acfg is not None
                 else "none (ablation without the AHD's evidence in the prompt)"
             ),
             "params": self.model.params,
         }
 
-    def _side(self) -> int:
-        return int(self.frame_side or self.rcfg.frame_side)
-
-    def _clip_inputs(self, images: Sequence[np.ndarray]) -> tuple[Any, Any]:
-        """(video (T, 3, H, W) in [0, 1], heatmaps (T, s, s) or ``None``) of one clip of the messages."""
-        import torch
-
-        from .train_rae import frame_size
-
-        h0, w0 = images[0].shape[:2]
-        w, h = frame_size(w0, h0, self._side())
-        clip = torch.from_numpy(
-            np.stack([cv2.resize(im, (w, h), interpolation=cv2.INTER_AREA) for im in images])
-        )
-        clip = clip.float().div(255).permute(0, 3, 1, 2)
-        if self.ahd is None:  # an ablation without the AHD: no evidence reaches the LVLM
-            return clip, None
-        size = self.rcfg.heatmap_size
-        heat = frame_heatmaps(self.ahd, self.acfg, images, self.device)
-        heat = np.stack([cv2.resize(x, (size, size), interpolation=cv2.INTER_AREA) for x in heat])
-        return clip, torch.from_numpy(heat)
-
     def generate(self, messages: Sequence[Any], ctx: SampleContext) -> str:
-        from .tvau import collate, encode_dialogue, video_inputs
-
-        clips = clip_dialogues(messages)
-        inputs = [self._clip_inputs(images) for _, images, _ in clips]
-        pv, grid, counts = video_inputs([v for v, _ in inputs], self.model.config.vision_config)
-        parts = [
-            (n, self.model.num_prompt_tokens(len(images)), turns)
-            for n, (_, images, turns) in zip(counts, clips, strict=True)
-        ]
-        n_video, n_anomaly, turns = parts[-1]
-        enc = encode_dialogue(
-            self.tokenizer,
-            n_video_tokens=n_video,
-            n_anomaly_tokens=n_anomaly,
-            turns=turns,
-            before=parts[:-1],
-        )
-        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
-        batch = {k: v.to(self.device) for k, v in collate([enc], pad, left_pad=True).items() if k != "labels"}
-        dtype = next(self.model.base_lvlm().parameters()).dtype
+        inputs = self.inputs.encode(messages, generation_prompt=True)
         gen = {"max_new_tokens": int(self.generation.get("max_new_tokens", 128)), "do_sample": False}
-        ids = self.model.generate(
-            heatmaps=[h[None].to(self.device) for _, h in inputs] if self.ahd is not None else None,
-            pixel_values_videos=pv.to(self.device, dtype),
-            video_grid_thw=grid.to(self.device),
-            **batch,
-            **gen,
-        )
-        return self.tokenizer.decode(ids[0, batch["input_ids"].shape[1] :], skip_special_tokens=True).strip()
+        ids = self.model.generate(**inputs, **gen)
+        return self.tokenizer.decode(ids[0, inputs["input_ids"].shape[1] :], skip_special_tokens=True).strip()
 
 
-Turns = list[tuple[str, str | None]]
-
-
-def clip_dialogues(
-    messages: Sequence[dict[str, Any]],
-) -> list[tuple[tuple[str, ...], list[np.ndarray], Turns]]:
-    """Each clip of the messages in order (the one-shot exemplar's, then the query's): its frame references,
-    its images and its (question, answer) turns, the query's last one unanswered.
-
-    A clip opens at a user message holding frames; its introduction text joins its first question.
-    """
-    clips: list[tuple[tuple[str, ...], list[np.ndarray], Turns]] = []
+def message_clips(messages: Sequence[dict[str, Any]]) -> list[tuple[tuple[str, ...], list[np.ndarray]]]:
+    """Each clip of the messages in order (the one-shot exemplar's, then the query's): its frame references and
+    its images. A clip is a user message holding frames."""
+    clips = []
     for m in messages:
-        parts = m["content"]
-        frames = [p for p in parts if p.get("type") == "image"]
-        text = " ".join(p["text"] for p in parts if p.get("type") == "text").strip()
-        if m["role"] == "user" and frames:
-            if any(p.get("image") is None for p in frames):
-                raise TvauError("frames were not decoded for the adapter", fix="pass --video-root")
-            clips.append((tuple(p.get("ref", "") for p in frames), [p["image"] for p in frames], []))
-        if not clips:
+        frames = [p for p in m["content"] if p.get("type") == "image"]
+        if m["role"] != "user" or not frames:
             continue
-        turns = clips[-1][2]
-        if m["role"] == "user":
-            turns.append((text, None))
-        elif turns:
-            turns[-1] = (turns[-1][0], text)
+        if any(p.get("image") is None for p in frames):
+            raise TvauError("frames were not decoded for the adapter", fix="pass --video-root")
+        clips.append((tuple(p.get("ref", "") for p in frames), [p["image"] for p in frames]))
     if not clips:
         raise TvauError("the messages hold no frames", fix="run the adapter with images (needs_images)")
     return clips

@@ -3,9 +3,10 @@
 Samples come from a published dataset folder (``samples`` config, read with ``datasets``) or an annotate output
 folder (``samples.jsonl``); their frames come from the source root (datasets carry no media). Each training
 input is the benchmark's own one-shot message list (:mod:`tvau_bench.harness.messages`): the protocol's
-exemplar exchange, then the sample's clip (its protocol frames, capped as the harness caps them) and its
-dialogue, so training and evaluation prompts have one format. Heatmaps are an AHD checkpoint's output (what
-the model sees at test time, the default); ground-truth masks only with ``heatmaps='ground-truth'``, recorded,
+exemplar exchange, then the sample's clip (its protocol frames, read by the harness's frame reader) and its
+dialogue, turned into model inputs by :class:`~tvau_bench.models.tvau_inputs.TvauInputs`, as the ``tvau``
+adapter turns a run's messages: the model is trained on what it sees at test time. Heatmaps are an AHD
+checkpoint's output on the protocol frames (what the model sees at test time, the default); ground-truth masks only with ``heatmaps='ground-truth'``, recorded,
 since an empty or non-empty mask gives the Yes/No answer away. Two switches make the paper's ablations
 (Table 3): ``with_ahd=False`` ("w/o AHD": the RAE is built but has no heatmaps to encode, so no evidence
 tokens) and ``with_rae=False`` ("w/o RAE": the AHD is part of the model, for its heatmaps, but nothing carries
@@ -21,11 +22,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
 from ..errors import TvauError
-from ..harness.frames import DEFAULT_MAX_SIDE, resize_to_cap
+from ..harness.frames import DEFAULT_MAX_SIDE
 from ..harness.prompts import DEFAULT_PROMPT_SET
 from ..progress import progress
 from .checkpoint import load_checkpoint, load_resume, save_checkpoint
@@ -48,7 +48,9 @@ class RAEConfig:
     split: str = "train"
     epochs: int = 1
     lr: float = 2e-4
-    frames: int | None = None  # None: every frame the protocol shows (the sample's frame_indices)
+    frames: int | None = (
+        None  # of the protocol's frames, picked uniformly (None: all); the adapter takes these too
+    )
     frame_side: int = 224
     heatmaps: str = "ahd"  # ahd | ground-truth
     shots: int = 1  # the protocol's one-shot exemplar exchange opens every training input (0: none)
@@ -75,53 +77,6 @@ def variant_name(cfg: RAEConfig) -> str:
 def feeds_heatmaps(cfg: RAEConfig) -> bool:
     """Whether heatmaps reach the LVLM (through the RAE) in this variant."""
     return cfg.with_ahd and cfg.with_rae
-
-
-def pick_frames(indices: list[int], n: int | None) -> list[int]:
-    """``n`` of a sample's frame indices, uniformly (all of them when it has at most ``n``, or ``n`` is None)."""
-    if n is None or len(indices) <= n:
-        return list(indices)
-    pos = np.linspace(0, len(indices) - 1, n).round().astype(int)
-    return [indices[i] for i in pos]
-
-
-def frame_size(width: int, height: int, side: int, unit: int = 28) -> tuple[int, int]:
-    """(w, h): the longer side near ``side``, both multiples of ``unit`` (Qwen2.5-VL's patch x merge)."""
-    scale = side / max(width, height)
-    return max(unit, round(width * scale / unit) * unit), max(unit, round(height * scale / unit) * unit)
-
-
-def sample_tensors(video, sample: dict[str, Any], cfg: RAEConfig, heatmap_fn=None):
-    """(clip (T, 3, H, W) float [0, 1], heatmaps (T, s, s) float, or None in the ablations) of one sample."""
-    import torch
-
-    idx = pick_frames(list(sample["frame_indices"]), cfg.frames)
-    # As the harness shows them (RGB, capped at the protocol's max side), then sized for the LVLM as the
-    # tvau adapter sizes them.
-    capped = [resize_to_cap(np.ascontiguousarray(f[:, :, ::-1]), cfg.max_side) for f in video.frames(idx)]
-    w, h = frame_size(capped[0].shape[1], capped[0].shape[0], cfg.frame_side) if capped else (0, 0)
-    frames = [cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA) for f in capped]
-    if len(frames) != len(idx):
-        raise TvauError(
-            f"sample {sample['sample_id']}: video {video.video_id} has fewer frames than its indices"
-        )
-    clip = torch.from_numpy(np.ascontiguousarray(np.stack(frames))).float().div(255).permute(0, 3, 1, 2)
-    if not feeds_heatmaps(cfg):
-        return clip, None  # the ablations take no heatmaps
-    s = cfg.heatmap_size
-    if heatmap_fn is not None:
-        heat = heatmap_fn(video, idx)
-    else:
-        abnormal = {o.object_id: o.abnormal_intervals for o in video.objects() if o.is_abnormal}
-        target = sample.get("target_id")
-        if target:
-            oid = int(str(target).rsplit(":", 1)[-1])
-            abnormal = {k: v for k, v in abnormal.items() if k == oid}
-        heat = np.stack(
-            [abnormal_mask(video, f, abnormal, (video.height, video.width)).astype(np.float32) for f in idx]
-        )
-    heat = np.stack([cv2.resize(m.astype(np.float32), (s, s), interpolation=cv2.INTER_AREA) for m in heat])
-    return clip, torch.from_numpy(heat)
 
 
 def load_tvau_lvlm(path: str | Path, device: str):
@@ -181,33 +136,78 @@ def protocol_exemplar(
     return evaluation_set(samples_by_split, split, 1, cfg.exemplar_seed)[1]
 
 
+def frame_reader(data: Any, source: Any, root: str | Path, cfg: RAEConfig, samples: list[dict[str, Any]]):
+    """The harness's :class:`~tvau_bench.harness.frames.FrameReader` over ``samples`` (RGB, capped at
+    ``cfg.max_side``): training reads the very pixels a run shows. A dataset without a ``videos`` config (an
+    annotate folder) takes each video's path from the source."""
+    from ..harness.frames import FrameReader
+
+    ids = {s["video_id"] for s in samples}
+    videos = {v: data.videos.get(v) or {"video_path": source.video(v).video_path} for v in ids}
+    reader = FrameReader(root, videos, cfg.max_side)
+    reader.plan((s["video_id"], s["frame_indices"]) for s in samples)
+    return reader
+
+
+def sample_clip(reader: Any, sample: dict[str, Any]):
+    """The harness's :class:`~tvau_bench.harness.messages.Clip` of ``sample``, with its decoded frames."""
+    from ..harness.messages import Clip
+
+    indices = tuple(sample["frame_indices"])
+    return Clip(sample["video_id"], indices, tuple(reader.read(sample["video_id"], indices)))
+
+
 def training_messages(
-    sample: dict[str, Any], frames: list[int], prefix: list[dict[str, Any]], cfg: RAEConfig
+    reader: Any, prefix: list[dict[str, Any]], sample: dict[str, Any], cfg: RAEConfig
 ) -> list[dict[str, Any]]:
-    """The harness's message list for ``sample`` with every gold answer in it (teacher forcing)."""
-    from ..harness.messages import Clip, gold_answers, query_messages, turn_kinds
+    """The harness's message list for ``sample`` with every gold answer in it (teacher forcing): turn k's
+    inputs are a run's for turn k under gold history, followed by the gold answer."""
+    from ..harness.messages import gold_answers, query_messages, turn_kinds
     from ..harness.prompts import load_prompt_set
 
     kinds = turn_kinds(sample)
     gold = gold_answers(sample)
-    clip = Clip(sample["video_id"], tuple(frames))
+    clip = sample_clip(reader, sample)
     return query_messages(
         prefix, load_prompt_set(cfg.prompt_set), clip, kinds, [gold[k] or "" for k in kinds]
     )
 
 
-def exemplar_prefix(
-    exemplar: dict[str, Any] | None, frames: list[int], cfg: RAEConfig
-) -> list[dict[str, Any]]:
+def exemplar_prefix(reader: Any, exemplar: dict[str, Any] | None, cfg: RAEConfig) -> list[dict[str, Any]]:
     """The harness's one-shot exchange for ``exemplar`` (empty at zero shots)."""
     if exemplar is None:
         return []
-    from ..harness.messages import Clip, exemplar_messages
+    from ..harness.messages import exemplar_messages
     from ..harness.prompts import load_prompt_set
 
-    return exemplar_messages(
-        load_prompt_set(cfg.prompt_set), Clip(exemplar["video_id"], tuple(frames)), exemplar
-    )
+    return exemplar_messages(load_prompt_set(cfg.prompt_set), sample_clip(reader, exemplar), exemplar)
+
+
+def heatmap_source(cfg: RAEConfig, ahd: str | Path | None, source: Any, samples: list[dict[str, Any]]):
+    """What gives the heatmaps during training: the AHD on the protocol frames (as the tvau adapter runs it),
+    ground-truth masks of each clip's target when asked, or None when no heatmaps reach the LVLM."""
+    if not feeds_heatmaps(cfg):
+        return None
+    if cfg.heatmaps == "ahd":
+        from .train_ahd import load_ahd
+        from .tvau_inputs import ahd_heatmap_source
+
+        model, acfg = load_ahd(ahd, cfg.device)
+        return ahd_heatmap_source(model, acfg, cfg.device)
+    targets = {tuple(f"{s['video_id']}#{i}" for i in s["frame_indices"]): s.get("target_id") for s in samples}
+
+    def masks(refs: tuple[str, ...], _images) -> np.ndarray:
+        video = source.video(refs[0].rsplit("#", 1)[0])
+        abnormal = {o.object_id: o.abnormal_intervals for o in video.objects() if o.is_abnormal}
+        target = targets.get(refs)
+        if target:
+            oid = int(str(target).rsplit(":", 1)[-1])
+            abnormal = {k: v for k, v in abnormal.items() if k == oid}
+        frames = [int(r.rsplit("#", 1)[1]) for r in refs]
+        shape = (video.height, video.width)
+        return np.stack([abnormal_mask(video, f, abnormal, shape).astype(np.float32) for f in frames])
+
+    return masks
 
 
 def train_rae(
@@ -226,7 +226,7 @@ def train_rae(
 
     from ..harness.dataset import load_benchmark
     from ..sources import open_source
-    from .tvau import collate, encode_messages, video_inputs
+    from .tvau_inputs import TvauInputs
 
     check_switches(cfg, ahd)
     torch.manual_seed(cfg.seed)
@@ -250,7 +250,10 @@ def train_rae(
         "rae": asdict(cfg),
         "ahd": str(ahd) if ahd else None,
         "heatmaps": cfg.heatmaps if feeds_heatmaps(cfg) else None,
-        "input_format": f"harness messages, prompt set {cfg.prompt_set}, {cfg.shots}-shot",
+        "input_format": (
+            f"harness messages, prompt set {cfg.prompt_set}, {cfg.shots}-shot, protocol frames capped at "
+            f"{cfg.max_side} (the tvau adapter's inputs)"
+        ),
         "exemplar": exemplar["sample_id"] if exemplar else None,
     }
     model, tokenizer, _ = build_from_config(raw, cfg.device)
@@ -258,14 +261,10 @@ def train_rae(
 
     raw["params"] = param_report(model, ahd)
     log(f"{raw['variant']}: {format_report(raw['params'])}")
-    heatmap_fn = _ahd_sample_heatmaps(ahd, cfg.device) if ahd and feeds_heatmaps(cfg) else None
-    shown = None
-    if exemplar is not None:
-        ex_clip, ex_heat = sample_tensors(source.video(exemplar["video_id"]), exemplar, cfg, heatmap_fn)
-        prefix = exemplar_prefix(exemplar, pick_frames(list(exemplar["frame_indices"]), cfg.frames), cfg)
-        shown = (ex_clip, ex_heat)
-    else:
-        prefix = []
+    shown = [*samples, *([exemplar] if exemplar else [])]
+    reader = frame_reader(data, source, source_root, cfg, shown)
+    inputs = TvauInputs(model, tokenizer, cfg, heatmap_source(cfg, ahd, source, shown), cfg.device)
+    prefix = exemplar_prefix(reader, exemplar, cfg)
     params = [p for p in model.parameters() if p.requires_grad]
     # Trainable weights in float32 even when the LVLM is bf16: optimizer updates of 1e-4 vanish in bf16.
     for p in params:
@@ -287,34 +286,14 @@ def train_rae(
         )
         log(f"resuming after epoch {epoch}")
     start = time.monotonic() - elapsed
-    vcfg = model.config.vision_config
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     model.train()
     while epoch < cfg.epochs:
         # The order comes from the epoch's own seed, so a resumed epoch sees the same order.
         order = np.random.default_rng(cfg.seed + epoch).permutation(len(samples))
         losses = []
         for i in progress(order, desc=f"rae epoch {epoch + 1}/{cfg.epochs}", unit="sample"):
-            s = samples[int(i)]
-            clip, heat = sample_tensors(source.video(s["video_id"]), s, cfg, heatmap_fn)
-            clips, heats = ([shown[0], clip], [shown[1], heat]) if shown else ([clip], [heat])
-            pv, grid, counts = video_inputs(clips, vcfg)
-            messages = training_messages(s, pick_frames(list(s["frame_indices"]), cfg.frames), prefix, cfg)
-            enc = encode_messages(
-                tokenizer,
-                messages,
-                n_video_tokens=counts,
-                n_anomaly_tokens=[model.num_prompt_tokens(c.shape[0]) for c in clips],
-                label_from=len(prefix),
-            )
-            batch = collate([enc], pad_id)
-            dtype = next(model.base_lvlm().parameters()).dtype
-            out_ = model(
-                heatmaps=[h[None].to(cfg.device) for h in heats] if model.uses_heatmaps else None,
-                pixel_values_videos=pv.to(cfg.device, dtype),
-                video_grid_thw=grid.to(cfg.device),
-                **{k: v.to(cfg.device) for k, v in batch.items()},
-            )
+            messages = training_messages(reader, prefix, samples[int(i)], cfg)
+            out_ = model(**inputs.encode(messages, label_from=len(prefix)))
             opt.zero_grad(set_to_none=True)
             out_.loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -377,27 +356,3 @@ def check_switches(cfg: RAEConfig, ahd: str | Path | None) -> None:
             field="--gt-heatmaps",
             fix="pass --ahd CKPT with --no-rae",
         )
-
-
-def _ahd_sample_heatmaps(ckpt: str | Path, device: str):
-    """heatmap_fn(video, frame indices) → (T, h, w) abnormal probabilities from an AHD checkpoint."""
-    import torch
-
-    from .ahd import heatmaps_from_logits
-    from .data import clip_indices, load_video, to_tensor
-    from .train_ahd import load_ahd
-
-    model, acfg = load_ahd(ckpt, device)
-    cache: dict[str, Any] = {}
-
-    def fn(video, idx: list[int]) -> np.ndarray:
-        if video.video_id not in cache:
-            cache.clear()  # one decoded video at a time
-            cache[video.video_id] = load_video(video, acfg.max_side, with_masks=False)
-        v = cache[video.video_id]
-        n = v.frames.shape[0]
-        clips = np.stack([v.frames[clip_indices(min(f, n - 1), 1, model.context, n)] for f in idx])
-        with torch.no_grad():
-            return heatmaps_from_logits(model(to_tensor(clips).to(device)))[:, 0].float().cpu().numpy()
-
-    return fn

@@ -50,64 +50,6 @@ class Encoded:
     mm_token_type_ids: list[int]
 
 
-def encode_dialogue(
-    tokenizer: Any,
-    *,
-    n_video_tokens: int,
-    n_anomaly_tokens: int,
-    turns: Sequence[tuple[str, str | None]],
-    system: str = SYSTEM_PROMPT,
-    before: Sequence[tuple[int, int, Sequence[tuple[str, str | None]]]] = (),
-) -> Encoded:
-    """Qwen chat-format ids for a video dialogue: the video and anomaly placeholders open the first user turn.
-
-    ``turns`` are (question, answer) pairs; the last answer may be None (generation prompt). Only answer tokens
-    (and their closing ``<|im_end|>``) carry labels. ``before`` holds earlier complete clip dialogues (the
-    one-shot exemplar) as ``(n_video_tokens, n_anomaly_tokens, turns)``, each opening with its own video and
-    anomaly placeholders, in the same chat and without labels.
-    """
-
-    def tid(tok: str) -> int:
-        return int(tokenizer.convert_tokens_to_ids(tok))
-
-    def text(s: str) -> list[int]:
-        return list(tokenizer(s, add_special_tokens=False)["input_ids"])
-
-    im_start, im_end = tid("<|im_start|>"), tid("<|im_end|>")
-    ids: list[int] = [im_start, *text("system\n" + system), im_end, *text("\n")]
-    labels = [-100] * len(ids)
-    types = [0] * len(ids)
-
-    def add(seg: list[int], *, label: bool = False, kind: int = 0) -> None:
-        ids.extend(seg)
-        labels.extend(seg if label else [-100] * len(seg))
-        types.extend([kind] * len(seg))
-
-    def clip(n_video: int, n_anomaly: int, turns: Sequence[tuple[str, str | None]], last: bool) -> None:
-        for i, (question, answer) in enumerate(turns):
-            add([im_start, *text("user\n")])
-            if i == 0:
-                add([tid("<|vision_start|>")])
-                add([tid("<|video_pad|>")] * n_video, kind=2)
-                add([tid("<|vision_end|>")])
-                if n_anomaly:
-                    add(text(EVIDENCE_PREFIX))
-                    add([tid("<|anomaly_prompt_pad|>")] * n_anomaly)
-                    add(text("\n"))
-            add([*text(question), im_end, *text("\n"), im_start, *text("assistant\n")])
-            if answer is None:
-                if not last or i != len(turns) - 1:
-                    raise ValueError("only the last turn may lack an answer")
-                break
-            add([*text(answer), im_end], label=last)
-            add(text("\n"))
-
-    for n_video, n_anomaly, earlier in before:
-        clip(n_video, n_anomaly, earlier, last=False)
-    clip(n_video_tokens, n_anomaly_tokens, turns, last=True)
-    return Encoded(ids, labels, types)
-
-
 def encode_messages(
     tokenizer: Any,
     messages: Sequence[dict[str, Any]],

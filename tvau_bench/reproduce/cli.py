@@ -26,13 +26,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--seed", type=int, default=0, help="default: %(default)s")
     p.add_argument("--ahd-epochs", type=int, default=60, help="AHD training epochs (default: %(default)s)")
-    p.add_argument("--rae-epochs", type=int, default=6, help="RAE + LoRA epochs (default: %(default)s)")
+    p.add_argument(
+        "--ahd-steps", type=int, default=None, help="AHD steps per epoch (default: train ahd's, 40)"
+    )
+    p.add_argument(
+        "--rae-epochs",
+        type=int,
+        default=20,
+        help="RAE + LoRA epochs (default: %(default)s, chosen on the validation split)",
+    )
     p.add_argument(
         "--rae-lr", type=float, default=2e-3, help="RAE + LoRA learning rate (default: %(default)s)"
     )
     p.add_argument("--frames", type=int, default=4, help="frames per clip fed to the LVLM (0: all)")
     p.add_argument("--frame-side", type=int, default=56, help="longer frame side fed to the LVLM")
     p.add_argument("--max-samples", type=int, default=None, help="training samples per variant")
+    p.add_argument(
+        "--max-new-tokens",
+        type=int,
+        default=None,
+        help="generation cap of the T-VAU rows (default: their configs', 128); recorded in each run",
+    )
     p.add_argument("--device", default="cpu", help="torch device, e.g. cuda (default: %(default)s)")
     p.set_defaults(func=_reproduce)
 
@@ -43,11 +57,13 @@ def _reproduce(args: argparse.Namespace) -> int:
     settings = Settings(
         seed=args.seed,
         ahd_epochs=args.ahd_epochs,
+        ahd_steps=args.ahd_steps,
         rae_epochs=args.rae_epochs,
         rae_lr=args.rae_lr,
         frames=args.frames or None,
         frame_side=args.frame_side,
         max_samples=args.max_samples,
+        max_new_tokens=args.max_new_tokens,
         device=args.device,
     )
     results = run_reproduce(

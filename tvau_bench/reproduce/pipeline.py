@@ -40,11 +40,13 @@ class Settings:
 
     seed: int = 0
     ahd_epochs: int = 60
-    rae_epochs: int = 6
+    ahd_steps: int | None = None  # AHD steps per epoch (None: train ahd's default)
+    rae_epochs: int = 20  # chosen on the validation split (6 left every variant answering "No")
     rae_lr: float = 2e-3
     frames: int | None = 4  # frames per clip fed to the LVLM (None: all 8 the protocol shows)
     frame_side: int = 56
     max_samples: int | None = None
+    max_new_tokens: int | None = None  # the T-VAU rows' generation cap (None: their configs', 128)
     device: str = "cpu"
 
 
@@ -134,7 +136,7 @@ def reproduce_steps(
             Step(
                 f"run-{name}",
                 f"run {name} under the protocol (test split, one-shot)",
-                _run(name, hub, src, models, runs),
+                _run(name, hub, src, models, runs, settings, out / "configs"),
             )
         )
 
@@ -161,7 +163,8 @@ def reproduce_steps(
     def render() -> dict[str, Any]:
         from .tables import write_table
 
-        return write_table(table, out, plan, dataset_label=_dataset_label(source, dataset))
+        label = _dataset_label(source, dataset)
+        return write_table(table, out, plan, dataset_label=label, max_new_tokens=settings.max_new_tokens)
 
     steps.append(Step("admit", "admit every run to a leaderboard (evidence checked)", admit))
     steps.append(Step("render", f"render {table}.md", render))
@@ -218,6 +221,8 @@ def build_tiny_lvlm(dataset: Path, folder: Path, *, seed: int = 0) -> Path:
 
 def _train_ahd(src: Path, ckpt: Path, settings: Settings, extra: list[str] | None = None) -> dict[str, Any]:
     args = ["train", "ahd", "--source", str(src), "--out", str(ckpt), "--epochs", str(settings.ahd_epochs)]
+    if settings.ahd_steps:
+        args += ["--steps-per-epoch", str(settings.ahd_steps)]
     cli([*args, "--seed", str(settings.seed), "--device", settings.device, *(extra or [])])
     cfg = read_json(ckpt / "config.json")
     return {"epochs_done": cfg["epochs_done"], "final_loss": cfg["loss_history"][-1]}
@@ -253,9 +258,10 @@ def _train_variant(name: str, hub: Path, lvlm: Path, src: Path, models: Path, se
     return run
 
 
-def _run(name: str, hub: Path, src: Path, models: Path, runs: Path):
+def _run(name: str, hub: Path, src: Path, models: Path, runs: Path, settings: Settings, configs: Path):
     def run() -> dict[str, Any]:
-        args = ["run", "--model", name, "--dataset", str(hub), "--video-root", str(src)]
+        model = model_config(name, settings, configs) if name in ABLATIONS else name
+        args = ["run", "--model", str(model), "--dataset", str(hub), "--video-root", str(src)]
         if name in ABLATIONS:
             args += ["--adapter-arg", f"ckpt={models / name}"]
         elif name == "ahd-template":
@@ -266,6 +272,25 @@ def _run(name: str, hub: Path, src: Path, models: Path, runs: Path):
         return {k: res.get(k) for k in keys}
 
     return run
+
+
+def model_config(name: str, settings: Settings, folder: Path) -> str | Path:
+    """The model config a T-VAU row runs with: ``baselines/NAME.yaml``, or a copy of it under ``folder`` with
+    ``generation.max_new_tokens`` set (it enters the run's fingerprint, so the runs record it)."""
+    if settings.max_new_tokens is None:
+        return name
+    import yaml
+
+    from .. import shipped
+    from .._io import atomic_write_text
+    from .._yaml import read_yaml
+
+    obj = read_yaml(shipped.baselines_dir() / f"{name}.yaml")
+    obj["generation"] = {**(obj.get("generation") or {}), "max_new_tokens": int(settings.max_new_tokens)}
+    path = folder / f"{name}.yaml"
+    head = f"# baselines/{name}.yaml, max_new_tokens {settings.max_new_tokens} (reproduce --max-new-tokens)\n"
+    atomic_write_text(path, head + yaml.safe_dump(obj, sort_keys=False))
+    return path
 
 
 def _det_dataset(source: Path | None) -> str:

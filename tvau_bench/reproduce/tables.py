@@ -33,13 +33,16 @@ TITLES = {
 REFERENCE = {"table3": "tvau-wo-ahd-rae", "table2": "tvau"}
 
 
-def write_table(table: str, out: Path, plan: dict[str, Any], *, dataset_label: str) -> dict[str, Any]:
+def write_table(
+    table: str, out: Path, plan: dict[str, Any], *, dataset_label: str, max_new_tokens: int | None = None
+) -> dict[str, Any]:
     """Write ``out/TABLE.md``; returns the measured figures it shows."""
     runs, det, models = out / "runs", out / "detect", out / "models"
+    cap = f"; the T-VAU rows generate at most {max_new_tokens} new tokens" if max_new_tokens else ""
     lines = [
         f"# {TITLES[table]} (measured)",
         "",
-        f"Dataset: {dataset_label}. Test split, one-shot protocol.",
+        f"Dataset: {dataset_label}. Test split, one-shot protocol{cap}.",
         "",
     ]
     figures: dict[str, Any] = {}
