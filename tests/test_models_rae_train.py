@@ -246,3 +246,40 @@ def test_ahd_on_the_qwen_vision_tower(setup, tmp_path, capsys):
         == 0
     )
     assert "micro AUC" in capsys.readouterr().out
+
+
+def test_answer_weighted_loss_weighs_every_answer_the_same():
+    from tvau_bench.models.train_rae import answer_weighted_loss
+
+    torch.manual_seed(0)
+    logits = torch.randn(1, 9, 5)
+    # labels are next-token targets: position t's label is predicted from logits[t-1]
+    labels = torch.tensor([[-100, 1, -100, -100, 2, 3, 4, 0, -100]])
+    nll = torch.nn.functional.cross_entropy(
+        logits[0, :-1], labels[0, 1:], ignore_index=-100, reduction="none"
+    )
+    want = nll[0] + nll[3:7].mean()  # a 1-token answer and a 4-token answer, each its own mean
+    assert torch.allclose(answer_weighted_loss(logits, labels), want)
+    token_mean = nll[[0, 3, 4, 5, 6]].mean()  # the LVLM's own loss weighs the lone token 1/5
+    assert not torch.allclose(want, token_mean)
+    assert float(answer_weighted_loss(logits, torch.full_like(labels, -100))) == 0.0
+
+
+def test_train_rae_records_the_loss_weighting(setup, tmp_path, capsys):
+    from tvau_bench.cli import main
+    from tvau_bench.models.checkpoint import load_checkpoint
+
+    out = tmp_path / "answer"
+    args = [
+        *_rae_args(setup, out),
+        "--frames",
+        "2",
+        "--gt-heatmaps",
+        "--max-samples",
+        "1",
+        "--loss",
+        "answer",
+    ]
+    assert main(args) == 0
+    cfg = load_checkpoint(out)[1]
+    assert cfg["rae"]["loss"] == "answer" and cfg["loss_history"][0] > 0

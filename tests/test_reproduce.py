@@ -54,7 +54,9 @@ def test_reproduce_table3_end_to_end_and_resumes(tiny_bench, tmp_path, capsys):
     for name in ABLATIONS:
         run = out / "runs" / name
         assert (run / "samples.jsonl").is_file() and (run / "results.json").is_file(), name
-        params = read_json(out / "models" / name / "config.json")["params"]
+        ckpt = read_json(out / "models" / name / "config.json")
+        params = ckpt["params"]
+        assert ckpt["rae"]["loss"] == "answer"  # the default weighting, chosen on the validation split
         evidence = read_json(out / "leaderboard" / "results" / "hub" / name / "evidence.json")
         assert evidence["size_b"] == pytest.approx(params["total"] / 1e9)  # the Size column
         # the generation cap is the run's own setting: in its protocol (so its fingerprint) and its config

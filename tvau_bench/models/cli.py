@@ -103,6 +103,12 @@ def register(subparsers: Any) -> None:
     )
     r.add_argument("--frame-side", type=int, default=224, help="longer frame side fed to the LVLM")
     r.add_argument("--max-samples", type=int, default=None, help="train on the first N samples only")
+    r.add_argument(
+        "--loss",
+        choices=("token", "answer"),
+        default="token",
+        help="token: mean over a dialogue's answer tokens; answer: every answer weighs the same (recorded)",
+    )
     r.add_argument("--device", default="cpu", help="torch device, e.g. cuda (default: %(default)s)")
     r.add_argument("--max-minutes", type=float, default=None, help="stop after the epoch that would overrun")
     r.set_defaults(func=_train_rae)
@@ -162,6 +168,7 @@ def _train_rae(args: argparse.Namespace) -> int:
         frames=args.frames,
         frame_side=args.frame_side,
         max_samples=args.max_samples,
+        loss=args.loss,
         device=args.device,
         heatmaps="ground-truth" if args.gt_heatmaps else "ahd",
         shots=args.shots,

@@ -32,6 +32,10 @@ from .checkpoint import load_checkpoint, load_resume, save_checkpoint
 from .data import abnormal_mask
 
 HEATMAP_SOURCES = ("ahd", "ground-truth")
+# How a dialogue's answer tokens weigh in its loss. "token": the LVLM's own mean over the sample's answer tokens
+# (a normal sample's lone "No" weighs ~20x a token of an abnormal sample's ~40); "answer": each answer (turn)
+# weighs the same, its tokens averaged within it, the answers summed.
+LOSS_WEIGHTINGS = ("token", "answer")
 # Table 3's rows: variant name -> (with_ahd, with_rae). The names are the baselines/*.yaml and run folder names.
 VARIANTS = {
     "tvau": (True, True),
@@ -65,6 +69,7 @@ class RAEConfig:
     with_ahd: bool = True  # False: "w/o AHD" (no heatmaps reach the RAE)
     with_rae: bool = True  # False: "w/o RAE" (no module turns heatmaps into prompt tokens)
     max_samples: int | None = None
+    loss: str = "token"  # a LOSS_WEIGHTINGS entry
     seed: int = 0
     device: str = "cpu"
 
@@ -293,12 +298,14 @@ def train_rae(
         losses = []
         for i in progress(order, desc=f"rae epoch {epoch + 1}/{cfg.epochs}", unit="sample"):
             messages = training_messages(reader, prefix, samples[int(i)], cfg)
-            out_ = model(**inputs.encode(messages, label_from=len(prefix)))
+            batch = inputs.encode(messages, label_from=len(prefix))
+            out_ = model(**batch)
+            loss = out_.loss if cfg.loss == "token" else answer_weighted_loss(out_.logits, batch["labels"])
             opt.zero_grad(set_to_none=True)
-            out_.loss.backward()
+            loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             opt.step()
-            losses.append(float(out_.loss.detach()))
+            losses.append(float(loss.detach()))
             steps += 1
         epoch += 1
         history.append(float(np.mean(losses)))
@@ -328,8 +335,33 @@ def train_rae(
     }
 
 
+def answer_weighted_loss(logits: Any, labels: Any) -> Any:
+    """Next-token cross-entropy with every answer weighing the same: the mean over each answer's tokens (a
+    contiguous run of labelled positions), summed over the answers."""
+    import torch
+
+    logits, labels = logits[:, :-1].float(), labels[:, 1:]
+    nll = torch.nn.functional.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100, reduction="none"
+    ).view_as(labels)
+    mask = labels != -100
+    # Answer k's positions get id k: a run starts where a labelled position follows an unlabelled one.
+    starts = mask & ~torch.nn.functional.pad(mask[:, :-1], (1, 0), value=False)
+    ids = torch.cumsum(starts.long().flatten(), 0) * mask.flatten()
+    n = int(ids.max())
+    if n == 0:
+        return nll.sum() * 0.0
+    sums = torch.zeros(n + 1, dtype=nll.dtype, device=nll.device).index_add_(0, ids, nll.flatten())
+    counts = torch.bincount(ids, minlength=n + 1).to(nll.dtype)
+    return (sums[1:] / counts[1:]).sum()
+
+
 def check_switches(cfg: RAEConfig, ahd: str | Path | None) -> None:
     """The heatmap source and the ablation switches agree with the AHD checkpoint given (or not)."""
+    if cfg.loss not in LOSS_WEIGHTINGS:
+        raise TvauError(
+            f"unknown loss weighting {cfg.loss!r}", field="loss", fix=f"use one of {LOSS_WEIGHTINGS}"
+        )
     if cfg.heatmaps not in HEATMAP_SOURCES:
         raise TvauError(
             f"unknown heatmap source {cfg.heatmaps!r}", field="heatmaps", fix=f"use one of {HEATMAP_SOURCES}"

@@ -38,6 +38,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--rae-lr", type=float, default=2e-3, help="RAE + LoRA learning rate (default: %(default)s)"
     )
+    p.add_argument(
+        "--rae-loss",
+        choices=("token", "answer"),
+        default="answer",
+        help="RAE + LoRA loss weighting, train rae --loss (default: %(default)s, chosen on the validation split)",
+    )
     p.add_argument("--frames", type=int, default=4, help="frames per clip fed to the LVLM (0: all)")
     p.add_argument("--frame-side", type=int, default=56, help="longer frame side fed to the LVLM")
     p.add_argument("--max-samples", type=int, default=None, help="training samples per variant")
@@ -60,6 +66,7 @@ def _reproduce(args: argparse.Namespace) -> int:
         ahd_steps=args.ahd_steps,
         rae_epochs=args.rae_epochs,
         rae_lr=args.rae_lr,
+        rae_loss=args.rae_loss,
         frames=args.frames or None,
         frame_side=args.frame_side,
         max_samples=args.max_samples,
