@@ -64,7 +64,11 @@ N_RESAMPLES = 200
 SEED = 0
 BOOTSTRAP = "percentile bootstrap over videos (with replacement), numpy default_rng"
 # Readable labels of the methods ``tvau-bench detect`` records; any other name is shown as given.
-DISPLAY_NAMES = {"classical": "Classical motion baseline (offline)", "ahd": "AHD (this package)"}
+DISPLAY_NAMES = {
+    "classical": "Classical motion baseline (offline)",
+    "ahd": "AHD (this package)",
+    "ahd-1s": "AHD (1S, this package)",
+}
 
 _SUFFIXES = {
     "labels": (".txt", ".npy"),

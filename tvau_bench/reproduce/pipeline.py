@@ -159,6 +159,8 @@ def reproduce_steps(
                     str(board),
                     "--dataset",
                     _det_dataset(source),
+                    "--name",  # the row is the config (ahd-1s), not the detector's method (ahd)
+                    method,
                 ]
             )
         return {"admitted": [*plan["dialogue"], *plan["detect"]]}
