@@ -94,6 +94,16 @@ def test_exemplar_is_fixed_by_seed_and_needs_an_abnormal_train_sample():
         choose_exemplar([s for s in TRAIN if s["label"] == "No"], 0)
 
 
+def test_an_unverified_sample_is_never_the_exemplar():
+    """A target that failed verification may carry wrong gold answers: it is never the worked example."""
+    picked = choose_exemplar(TRAIN, 0)
+    flagged = [{**s, "verified": False} if s["sample_id"] == picked["sample_id"] else s for s in TRAIN]
+    other = choose_exemplar(flagged, 0)
+    assert other["sample_id"] != picked["sample_id"] and other.get("verified", True)
+    with pytest.raises(TvauError, match="verified"):
+        choose_exemplar([{**s, "verified": False} for s in TRAIN], 0)
+
+
 def test_fingerprint_covers_every_protocol_component():
     ex = choose_exemplar(TRAIN, 0)
     base = Protocol(generation={"temperature": 0.0, "max_new_tokens": 128})

@@ -82,22 +82,25 @@ class Protocol:
 
 
 def choose_exemplar(train: Sequence[dict[str, Any]], seed: int) -> dict[str, Any]:
-    """The one-shot exemplar: an abnormal train sample with its full dialogue, picked by ``seed``.
+    """The one-shot exemplar: a verified abnormal train sample with its full dialogue, picked by ``seed``.
 
     The pick hashes the seed with the sorted candidate ids (no RNG whose algorithm could change between
-    Python versions), so every model and machine gets the same exemplar.
+    Python versions), so every model and machine gets the same exemplar. A sample whose target failed
+    verification is never shown as the worked example: its gold answers may be wrong.
     """
     candidates = sorted(
         (
             s
             for s in train
-            if turn_kinds(s) == list(TURN_KINDS) and {d["kind"] for d in s["dialogue"]} >= set(TURN_KINDS)
+            if is_verified(s)
+            and turn_kinds(s) == list(TURN_KINDS)
+            and {d["kind"] for d in s["dialogue"]} >= set(TURN_KINDS)
         ),
         key=lambda s: s["sample_id"],
     )
     if not candidates:
         raise TvauError(
-            "no abnormal sample with a full dialogue to use as the one-shot exemplar",
+            "no verified abnormal sample with a full dialogue to use as the one-shot exemplar",
             fix="use --shots 0, or a dataset with abnormal train samples",
         )
     digest = sha256_bytes(f"{seed}|{'|'.join(s['sample_id'] for s in candidates)}".encode())
