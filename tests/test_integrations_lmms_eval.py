@@ -35,14 +35,11 @@ from tvau_bench.hub.features import features_for
 from tvau_bench.integrations.lmms_eval import task, tasks_dir
 from tvau_bench.integrations.lmms_eval.convert import convert, submit_checked, write_predictions
 from tvau_bench.integrations.lmms_eval.inputs import TURN_FIELD
+from tvau_bench.metrics import suite
 
+# Every dialogue metric and its interval (from the one metric table), plus the run's identity and counts.
 RESULT_KEYS = (
-    "yes_no_accuracy",
-    "yes_no_accuracy_ci95",
-    "target_bleu4",
-    "target_bleu4_ci95",
-    "trajectory_bleu4",
-    "trajectory_bleu4_ci95",
+    *(k for m in suite.DIALOGUE for k in (m.key, m.ci_key)),
     "unknown_rate",
     "n_samples",
     "n_abnormal",
